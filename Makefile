@@ -1,0 +1,26 @@
+# make demo: set up, then the main job on the embedded dataset. make test: set up, then every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# torch is pinned here only (pyproject keeps ranges): these wheels are the ones this platform serves from disk.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	$(PY) -m videovision demo
+
+test: install
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf runs lightning_logs wandb .pytest_cache

@@ -1,0 +1,23 @@
+"""VideoVision's data layer: dataset readers, clip samplers, decoding and the LightningDataModule."""
+
+from .clip_samplers import ClipSampler, PairClipSampler, RandomClipSampler, TupleClipSampler, UniformClipSampler
+from .gpu_transforms import ClipTransform, EvalTransform, TrainAugmentation
+from .moving_digits import MovingDigits
+from .readers import UCF101, DatasetReader, VideoRecord
+from .video_datamodule import VideoDataModule
+
+__all__ = [
+    "UCF101",
+    "ClipSampler",
+    "ClipTransform",
+    "DatasetReader",
+    "EvalTransform",
+    "MovingDigits",
+    "PairClipSampler",
+    "RandomClipSampler",
+    "TrainAugmentation",
+    "TupleClipSampler",
+    "UniformClipSampler",
+    "VideoDataModule",
+    "VideoRecord",
+]

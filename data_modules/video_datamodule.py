@@ -1,0 +1,162 @@
+"""The LightningDataModule every experiment uses: any reader, any clip sampler, transforms on the device."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from .clip_dataset import ClipDataset
+from .clip_samplers import ClipSampler, UniformClipSampler
+from .gpu_transforms import ClipTransform, EvalTransform, TrainAugmentation
+from .metadata import probe_videos
+from .readers import DatasetReader, Split, VideoRecord
+
+log = logging.getLogger(__name__)
+
+
+def few_labels(
+    records: list[VideoRecord], label_fraction: float = 1.0, samples_per_class: int | None = None, seed: int = 0
+) -> list[VideoRecord]:
+    """A stratified, seeded subset: ``ceil(label_fraction * n_c)`` (at least 1) or ``samples_per_class`` per class."""
+    if not 0 < label_fraction <= 1:
+        raise ValueError(f"label_fraction must be in (0, 1], got {label_fraction}")
+    if label_fraction == 1 and samples_per_class is None:
+        return records
+    by_class: dict[int, list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        by_class[record.label].append(i)
+    rng = np.random.default_rng(seed)
+    keep: list[int] = []
+    for label in sorted(by_class):
+        members = by_class[label]
+        n = samples_per_class if samples_per_class is not None else max(1, math.ceil(label_fraction * len(members)))
+        keep.extend(members[i] for i in rng.permutation(len(members))[: min(n, len(members))])
+    return [records[i] for i in sorted(keep)]
+
+
+class VideoDataModule(LightningDataModule):
+    """Clips from a :class:`DatasetReader`, decoded in workers, augmented on the device.
+
+    The training sampler decides the mode: one clip (supervised), two clips
+    (:class:`PairClipSampler`, SimCLR/CVRL) or an ordered tuple (:class:`TupleClipSampler`, VCOP).
+    Validation and test use ``eval_sampler`` (default: 10 uniform clips) and ``eval_transform``.
+    Every video is probed once (real length, fps, backend) in ``prepare_data``; unreadable ones
+    are reported and skipped, and more than ``max_bad_fraction`` of them fails before training.
+    """
+
+    def __init__(
+        self,
+        dataset: DatasetReader,
+        train_sampler: ClipSampler,
+        eval_sampler: ClipSampler | None = None,
+        train_transform: ClipTransform | None = None,
+        eval_transform: ClipTransform | None = None,
+        batch_size: int = 8,
+        eval_batch_size: int | None = None,
+        num_workers: int = 2,
+        decode_size: tuple[int, int] | None = None,
+        label_fraction: float = 1.0,
+        samples_per_class: int | None = None,
+        subset_seed: int = 0,
+        max_bad_fraction: float = 0.05,
+        cache_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.reader = dataset
+        self.train_sampler = train_sampler
+        self.eval_sampler = eval_sampler or UniformClipSampler(
+            num_clips=10, clip_len=train_sampler.clip_len, stride=train_sampler.stride, target_fps=train_sampler.target_fps
+        )
+        self.train_transform = train_transform or TrainAugmentation()
+        self.eval_transform = eval_transform or EvalTransform()
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.decode_size = decode_size
+        self.label_fraction = label_fraction
+        self.samples_per_class = samples_per_class
+        self.subset_seed = subset_seed
+        self.max_bad_fraction = max_bad_fraction
+        self.cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "videovision"
+        self.datasets: dict[Split, ClipDataset] = {}
+        self.skipped: dict[Split, dict[str, str]] = {}
+
+    @property
+    def classes(self) -> list[str]:
+        return self.reader.classes
+
+    @property
+    def cache_file(self) -> Path:
+        key = hashlib.sha1(str(self.reader.root.resolve()).encode()).hexdigest()[:16]
+        return self.cache_dir / f"meta-{key}.json"
+
+    def _records(self, split: Split) -> list[VideoRecord]:
+        records = self.reader.records(split)
+        if split == "train":
+            records = few_labels(records, self.label_fraction, self.samples_per_class, self.subset_seed)
+        return records
+
+    def prepare_data(self) -> None:
+        self.reader.prepare()
+        paths = sorted({r.path for split in ("train", "test") for r in self.reader.records(split)})
+        probe_videos(paths, self.cache_file, num_workers=min(self.num_workers, 8))
+
+    def _build(self, split: Split, sampler: ClipSampler) -> ClipDataset:
+        records = self._records(split)
+        metas = probe_videos([r.path for r in records], self.cache_file)
+        good = [(r, metas[r.path]) for r in records if not isinstance(metas[r.path], str)]
+        bad = {r.path: metas[r.path] for r in records if isinstance(metas[r.path], str)}
+        self.skipped[split] = bad
+        if bad:
+            log.warning("%s split: skipping %d of %d videos that do not decode", split, len(bad), len(records))
+            if len(bad) > self.max_bad_fraction * len(records):
+                listing = "\n  ".join(bad.values())
+                raise RuntimeError(
+                    f"{split} split: {len(bad)} of {len(records)} videos do not decode, above "
+                    f"max_bad_fraction={self.max_bad_fraction}:\n  {listing}"
+                )
+        return ClipDataset([r for r, _ in good], [m for _, m in good], sampler, self.decode_size)
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit":
+            self.datasets["train"] = self._build("train", self.train_sampler)
+        if stage in ("fit", "validate"):
+            self.datasets["val"] = self._build("val", self.eval_sampler)
+        if stage in ("test", "predict"):
+            self.datasets["test"] = self._build("test", self.eval_sampler)
+
+    def _loader(self, split: Split, train: bool) -> DataLoader:
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            drop_last=train,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", train=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test", train=False)
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        training = self.trainer is not None and self.trainer.training
+        transform = self.train_transform if training else self.eval_transform
+        return {**batch, "clips": transform(batch["clips"])}

@@ -1,0 +1,136 @@
+"""Video decoding: probe a file's real length once, then read only the frames a clip needs.
+
+Two backends:
+
+- ``decord``: fast random access (seeks to the keyframe before each request).
+- ``pyav``: sequential decode up to the last wanted frame. Slower, but right on the files where
+  decord returns wrong frames or claims more frames than decode (dmlc/decord #373, #195).
+
+:func:`probe_video` decodes every frame once with PyAV (the truth) and compares decord's frame
+count; any disagreement routes the file to ``pyav``. The result is cached per dataset
+(:mod:`data_modules.metadata`) so that later epochs open only what they read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+import av
+import numpy as np
+
+Backend = Literal["decord", "pyav"]
+# Containers where decord's random access was measured wrong (field notes: MPEG-TS).
+_PYAV_ONLY_SUFFIXES = (".ts", ".m2ts", ".mts")
+
+
+class VideoDecodeError(RuntimeError):
+    """A video that cannot be decoded; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class VideoMeta:
+    """What a dataset needs to know of one video, found by :func:`probe_video`."""
+
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+    backend: Backend
+
+
+def probe_video(path: str) -> VideoMeta:
+    """Decode ``path`` once with PyAV to learn its real length; choose the backend to read it with."""
+    if not os.path.exists(path):
+        raise VideoDecodeError(f"{path}: missing file")
+    if os.path.getsize(path) == 0:
+        raise VideoDecodeError(f"{path}: empty file (0 bytes)")
+    try:
+        with av.open(path) as container:
+            if not container.streams.video:
+                raise VideoDecodeError(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            num_frames = sum(1 for _ in container.decode(stream))
+            fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+            width, height = stream.codec_context.width, stream.codec_context.height
+    except VideoDecodeError:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise VideoDecodeError(f"{path}: {exc}") from exc
+    if num_frames == 0:
+        raise VideoDecodeError(f"{path}: no frame decodes")
+    return VideoMeta(num_frames, fps, width, height, _choose_backend(path, num_frames))
+
+
+def _choose_backend(path: str, num_frames: int) -> Backend:
+    if path.lower().endswith(_PYAV_ONLY_SUFFIXES):
+        return "pyav"
+    try:
+        import decord
+
+        reader = decord.VideoReader(path, num_threads=1)
+        agrees = len(reader) == num_frames
+        del reader
+    except Exception:  # decord raises its own DECORDError and plain RuntimeErrors
+        return "pyav"
+    return "decord" if agrees else "pyav"
+
+
+def read_frames(
+    path: str, indices: np.ndarray, meta: VideoMeta, size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Frames ``indices`` (any shape, values in ``[0, meta.num_frames)``) as uint8 ``(*indices.shape, H, W, 3)``.
+
+    ``size`` = (height, width) resizes at decode time. Raises :class:`VideoDecodeError`.
+    """
+    wanted = np.unique(indices)
+    if wanted[0] < 0 or wanted[-1] >= meta.num_frames:
+        raise VideoDecodeError(f"{path}: frame {int(wanted[-1])} out of range (0..{meta.num_frames - 1})")
+    decode = _read_decord if meta.backend == "decord" else _read_pyav
+    try:
+        frames = decode(path, wanted, size)
+    except VideoDecodeError:
+        raise
+    except Exception as exc:  # decord and PyAV raise many types for broken files
+        if meta.backend == "decord":
+            try:
+                frames = _read_pyav(path, wanted, size)
+            except Exception as exc2:
+                raise VideoDecodeError(f"{path}: {exc2}") from exc2
+        else:
+            raise VideoDecodeError(f"{path}: {exc}") from exc
+    return frames[np.searchsorted(wanted, indices)]
+
+
+def _read_decord(path: str, wanted: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    import decord
+
+    height, width = size or (-1, -1)
+    reader = decord.VideoReader(path, num_threads=1, width=width, height=height)
+    try:
+        return reader.get_batch(wanted.tolist()).asnumpy()
+    finally:
+        del reader
+
+
+def _read_pyav(path: str, wanted: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    out: list[np.ndarray] = []
+    targets = iter(wanted.tolist())
+    target = next(targets)
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for position, frame in enumerate(container.decode(stream)):
+            if position < target:
+                continue
+            if size is not None:
+                frame = frame.reformat(width=size[1], height=size[0])
+            out.append(frame.to_ndarray(format="rgb24"))
+            target = next(targets, None)
+            if target is None:
+                break
+    if len(out) != len(wanted):
+        raise VideoDecodeError(f"{path}: only {len(out)} of {len(wanted)} frames decode")
+    return np.stack(out)

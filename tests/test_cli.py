@@ -1,0 +1,82 @@
+"""The whole path through LightningCLI: fit, checkpoint, probe, test, DDP on CPU."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from videovision.cli import VideoVisionCLI, main
+
+from .conftest import CONFIGS
+
+EXPERIMENTS = Path(__file__).parent.parent / "experiments"
+
+
+def _pretrain(cli_env, *extra: str) -> VideoVisionCLI:
+    cli = VideoVisionCLI(args=[f"--config={CONFIGS / 'tiny_pretrain.yaml'}", *cli_env, *extra], run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    return cli
+
+
+def test_two_step_fit_through_the_cli(cli_env, tmp_path):
+    main(["fit", f"--config={CONFIGS / 'tiny_pretrain.yaml'}", *cli_env])
+    ckpts = list((tmp_path / "run").rglob("*.ckpt"))
+    assert len(ckpts) == 1
+    state = torch.load(ckpts[0], weights_only=True)
+    assert state["global_step"] == 2
+
+
+def test_pretraining_checkpoint_loads_into_the_probe(cli_env, tmp_path):
+    pre = _pretrain(cli_env)
+    (ckpt,) = (tmp_path / "run").rglob("*.ckpt")
+    probe = VideoVisionCLI(
+        args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, f"--model.init_args.pretrained={ckpt}"], run=False
+    )
+    for name, value in pre.model.encoder.state_dict().items():
+        torch.testing.assert_close(probe.model.encoder.state_dict()[name], value)
+    probe.trainer.fit(probe.model, datamodule=probe.datamodule)
+    (metrics,) = probe.trainer.test(probe.model, datamodule=probe.datamodule)
+    assert metrics["test/videos"] == 16.0
+    assert 0.0 <= metrics["test/top1"] <= 1.0
+    for name, value in pre.model.encoder.state_dict().items():
+        torch.testing.assert_close(probe.model.encoder.state_dict()[name], value, msg=f"frozen encoder changed: {name}")
+
+
+def test_a_checkpoint_without_encoder_weights_is_refused(tmp_path):
+    bad = tmp_path / "other.ckpt"
+    torch.save({"state_dict": {"head.weight": torch.zeros(1)}}, bad)
+    with pytest.raises(ValueError, match="no 'encoder.\\*' weights"):
+        VideoVisionCLI(args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", f"--model.init_args.pretrained={bad}"], run=False)
+
+
+def test_a_wrong_config_key_fails_before_any_work(cli_env, capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", f"--config={CONFIGS / 'tiny_pretrain.yaml'}", *cli_env, "--model.init_args.no_such_key=1"])
+    assert "no_such_key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("config", sorted(EXPERIMENTS.rglob("*.yaml")), ids=lambda p: str(p.relative_to(EXPERIMENTS)))
+def test_every_experiment_config_parses(config, capsys):
+    if config.name in ("encoder.yaml",):
+        pytest.skip("a fragment included by the other configs")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", f"--config={config}", "--print_config"])
+    assert exit_info.value.code == 0
+    assert "class_path" in capsys.readouterr().out
+
+
+def test_ddp_fit_on_two_cpu_processes(cli_env, tmp_path):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    cmd = [
+        sys.executable, "-m", "videovision", "fit", f"--config={CONFIGS / 'tiny_pretrain.yaml'}", *cli_env,
+        "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.accelerator=cpu",
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (ckpt,) = (tmp_path / "run").rglob("*.ckpt")
+    assert torch.load(ckpt, weights_only=True)["global_step"] == 2

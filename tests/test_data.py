@@ -1,0 +1,105 @@
+"""Samplers, few-label subsets, the dataset and the data module's batches in both modes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from data_modules import (
+    UCF101,
+    EvalTransform,
+    PairClipSampler,
+    RandomClipSampler,
+    TrainAugmentation,
+    TupleClipSampler,
+    UniformClipSampler,
+    VideoDataModule,
+)
+from data_modules.readers import VideoRecord
+from data_modules.video_datamodule import few_labels
+
+from .conftest import TINY_SPEC
+
+
+def test_tuple_sampler_places_clips_in_order_with_gaps():
+    idx = TupleClipSampler(num_clips=3, clip_len=4, gap=2)(100, 25.0, np.random.default_rng(0))
+    assert idx.shape == (3, 4)
+    assert (np.diff(idx[:, 0]) == 4 + 2).all()
+    assert (np.diff(idx, axis=1) == 1).all()
+
+
+def test_target_fps_sets_the_frame_step():
+    idx = RandomClipSampler(clip_len=4, target_fps=10)(200, 30.0, np.random.default_rng(0))
+    assert (np.diff(idx[0]) == 3).all()
+
+
+@pytest.mark.parametrize("rule,expected", [("loop", [0, 1, 2, 3, 4, 0]), ("pad", [0, 1, 2, 3, 4, 4])])
+def test_short_videos_loop_or_pad(rule, expected):
+    sampler = UniformClipSampler(num_clips=1, clip_len=6, short_video=rule)
+    idx = sampler(5, 25.0, np.random.default_rng(0))
+    assert idx[0].tolist() == expected
+
+
+def test_pair_sampler_prefers_short_gaps():
+    rng = np.random.default_rng(0)
+    gaps = np.array([np.diff(PairClipSampler(clip_len=4)(104, 25.0, rng)[:, 0])[0] for _ in range(4000)])
+    assert (gaps >= 0).all() and gaps.max() <= 100
+    assert np.mean(gaps < 50) > 0.7, "a linearly decreasing density puts 3/4 of the gaps in the lower half"
+
+
+def test_few_labels_is_stratified_and_seeded():
+    records = [VideoRecord(f"{c}_{i}", c) for c in range(4) for i in range(20)]
+    subset = few_labels(records, label_fraction=0.1, seed=1)
+    assert [sum(r.label == c for r in subset) for c in range(4)] == [2, 2, 2, 2]
+    assert subset == few_labels(records, label_fraction=0.1, seed=1)
+    assert subset != few_labels(records, label_fraction=0.1, seed=2)
+    assert len(few_labels(records, samples_per_class=5)) == 20
+
+
+def _datamodule(root, sampler, tmp_path, **kwargs) -> VideoDataModule:
+    dm = VideoDataModule(
+        UCF101(str(root)),
+        sampler,
+        eval_sampler=UniformClipSampler(num_clips=3, clip_len=4),
+        train_transform=TrainAugmentation(crop_size=24, hflip=0.0),
+        eval_transform=EvalTransform(resize=28, crop_size=24, num_crops=3),
+        batch_size=4,
+        num_workers=0,
+        cache_dir=str(tmp_path),
+        **kwargs,
+    )
+    dm.prepare_data()
+    dm.setup("fit")
+    return dm
+
+
+@pytest.mark.parametrize(
+    "sampler,k", [(TupleClipSampler(num_clips=3, clip_len=4, gap=1), 3), (PairClipSampler(clip_len=4), 2), (RandomClipSampler(clip_len=4), 1)]
+)
+def test_training_batches(tiny_digits, tmp_path, sampler, k):
+    dm = _datamodule(tiny_digits, sampler, tmp_path)
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["clips"].dtype == torch.uint8
+    assert batch["clips"].shape == (4, k, 4, 3, TINY_SPEC.size, TINY_SPEC.size)
+    assert batch["label"].dtype == torch.int64 and batch["label"].shape == (4,)
+    out = dm.train_transform(batch["clips"])
+    assert out.dtype == torch.float32 and out.shape == (4, k, 4, 3, 24, 24)
+
+
+def test_eval_batches_have_clips_times_crops_views(tiny_digits, tmp_path):
+    dm = _datamodule(tiny_digits, RandomClipSampler(clip_len=4), tmp_path)
+    batch = next(iter(dm.val_dataloader()))
+    assert batch["clips"].shape == (4, 3, 4, 3, TINY_SPEC.size, TINY_SPEC.size)
+    assert dm.eval_transform(batch["clips"]).shape == (4, 9, 4, 3, 24, 24)
+
+
+def test_augmentation_is_consistent_within_a_clip_and_independent_between_clips():
+    torch.manual_seed(0)
+    frame = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+    clips = frame.expand(1, 2, 4, 3, 32, 32).clone()  # two clips of 4 identical frames
+    out = TrainAugmentation(crop_size=16, crop_scale=(0.1, 0.5), grayscale=0.0)(clips)
+    assert torch.equal(out[0, 0, 0], out[0, 0, 3]) and torch.equal(out[0, 1, 0], out[0, 1, 3])
+    assert not torch.equal(out[0, 0, 0], out[0, 1, 0])
+    shared = TrainAugmentation(crop_size=16, crop_scale=(0.1, 0.5), same_for_all_clips=True)(clips)
+    assert torch.equal(shared[0, 0], shared[0, 1])

@@ -1,0 +1,65 @@
+"""``videovision`` / ``python -m videovision``: LightningCLI subcommands plus a few data tools.
+
+``fit``, ``validate``, ``test`` and ``predict`` are LightningCLI's: one YAML holds the trainer,
+the model and the data, each part named by ``class_path`` + ``init_args``. The other
+subcommands are listed in :data:`TOOLS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Callable
+
+from lightning.pytorch import LightningDataModule, LightningModule
+from lightning.pytorch.cli import LightningCLI
+
+
+def _generate_data(argv: list[str]) -> None:
+    from data_modules.moving_digits import main
+
+    main(argv)
+
+
+def _demo(argv: list[str]) -> None:
+    from .demo import main
+
+    main(argv)
+
+
+TOOLS: dict[str, Callable[[list[str]], None]] = {
+    "generate-data": _generate_data,
+    "demo": _demo,
+}
+
+
+class VideoVisionCLI(LightningCLI):
+    """LightningCLI with any LightningModule / LightningDataModule chosen by ``class_path``."""
+
+    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+        super().__init__(
+            LightningModule,
+            LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            seed_everything_default=0,
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={"epilog": "Other subcommands: " + ", ".join(TOOLS) + " (each with --help)."},
+            args=args,
+            run=run,
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    tool_argv = sys.argv[1:] if argv is None else argv
+    for name in ("data_modules", "videovision"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+    if tool_argv and tool_argv[0] in TOOLS:
+        TOOLS[tool_argv[0]](tool_argv[1:])
+    else:
+        VideoVisionCLI(args=argv)

@@ -1,0 +1,7 @@
+"""LightningModules: one base, one module per task."""
+
+from .base import VideoModule
+from .classify import VideoClassifier
+from .pretrain import SSLPretrainModule
+
+__all__ = ["SSLPretrainModule", "VideoClassifier", "VideoModule"]

@@ -1,0 +1,61 @@
+"""The one base LightningModule: optimiser choice and a warm-up + cosine schedule per step."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Literal
+
+import torch
+from lightning.pytorch import LightningModule
+
+from .lars import LARS
+
+
+class VideoModule(LightningModule):
+    """Base of every task. Subclasses give :meth:`param_groups`; this class builds the optimiser.
+
+    Args:
+        optimizer: ``adamw``, ``sgd`` (momentum 0.9, Nesterov) or ``lars`` (large-batch SimCLR).
+        lr: peak learning rate, reached after ``warmup_epochs`` (fractions allowed) of linear warm-up,
+            then cosine decay to zero at the end of training.
+    """
+
+    def __init__(
+        self,
+        optimizer: Literal["adamw", "sgd", "lars"] = "adamw",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        warmup_epochs: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.optimizer_name = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_epochs = warmup_epochs
+
+    def param_groups(self) -> Iterable[dict[str, Any]]:
+        """Parameter groups, each may carry ``lr_scale``; default: every trainable parameter."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad]}]
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        groups = [
+            {"params": g["params"], "lr": self.lr * g.get("lr_scale", 1.0), "weight_decay": self.weight_decay}
+            for g in self.param_groups()
+        ]
+        if self.optimizer_name == "adamw":
+            opt = torch.optim.AdamW(groups)
+        elif self.optimizer_name == "sgd":
+            opt = torch.optim.SGD(groups, momentum=0.9, nesterov=True)
+        else:
+            opt = LARS(groups)
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = int(self.warmup_epochs * total / max(1, self.trainer.max_epochs or 1))
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = (step - warmup) / max(1, total - warmup)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

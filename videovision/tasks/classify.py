@@ -1,0 +1,135 @@
+"""Action recognition on a (pre)trained encoder: linear probe or fine-tuning, video-level testing."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.functional.classification import multiclass_accuracy
+
+from ..models.backbones import load_state_dict_file
+from ..models.encoder import ClipEncoder
+from .base import VideoModule
+
+
+def load_encoder_weights(encoder: nn.Module, checkpoint: str) -> None:
+    """Load the ``encoder.*`` weights of a pretraining checkpoint (``weights_only=True``) into ``encoder``."""
+    state = load_state_dict_file(checkpoint)
+    prefix = "encoder."
+    weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    if not weights:
+        raise ValueError(f"{checkpoint}: no 'encoder.*' weights; is it a VideoVision pretraining checkpoint?")
+    try:
+        encoder.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise ValueError(f"{checkpoint}: its encoder does not match model.encoder: {exc}") from exc
+
+
+class VideoClassifier(VideoModule):
+    """Linear probe (``freeze_encoder=True``) or fine-tuning of an encoder with a linear head.
+
+    ``pretrained``: a pretraining checkpoint whose encoder weights are loaded (random init if None).
+    Fine-tuning trains the encoder at ``encoder_lr_scale`` times the head's learning rate.
+
+    Training batches hold one clip per video; validation and test batches hold K views per video
+    (clips x crops). Their softmax is averaged per video, and each video is counted once even when
+    a distributed sampler pads the split: top-1, top-5 and mean class accuracy.
+    """
+
+    def __init__(
+        self,
+        encoder: ClipEncoder,
+        num_classes: int,
+        pretrained: str | None = None,
+        freeze_encoder: bool = True,
+        encoder_lr_scale: float = 0.1,
+        dropout: float = 0.0,
+        **optim,
+    ) -> None:
+        super().__init__(**optim)
+        self.encoder = encoder
+        if pretrained:
+            load_encoder_weights(encoder, pretrained)
+        self.freeze_encoder = freeze_encoder
+        if freeze_encoder:
+            encoder.requires_grad_(False)
+            encoder.eval()  # Lightning restores captured modes, so the frozen encoder must start in eval
+        self.encoder_lr_scale = encoder_lr_scale
+        self.num_classes = num_classes
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.out_dim, num_classes))
+        self._outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def setup(self, stage: str) -> None:
+        classes = getattr(self.trainer.datamodule, "classes", None)
+        if classes is not None and len(classes) != self.num_classes:
+            raise ValueError(f"model.num_classes is {self.num_classes} but the dataset has {len(classes)} classes")
+
+    def train(self, mode: bool = True) -> VideoClassifier:
+        super().train(mode)
+        if self.freeze_encoder:
+            self.encoder.eval()
+        return self
+
+    def param_groups(self) -> list[dict]:
+        groups = [{"params": list(self.head.parameters())}]
+        if not self.freeze_encoder:
+            groups.append({"params": list(self.encoder.parameters()), "lr_scale": self.encoder_lr_scale})
+        return groups
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, K, T, 3, H, W) -> per-video class probabilities (B, C), softmax averaged over the K views."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
+            features = self.encoder(clips.flatten(0, 1))
+        return self.head(features).softmax(-1).unflatten(0, clips.shape[:2]).mean(1)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        clips = batch["clips"]
+        with torch.set_grad_enabled(not self.freeze_encoder):
+            features = self.encoder(clips.flatten(0, 1))
+        logits = self.head(features)
+        labels = batch["label"].repeat_interleave(clips.shape[1])
+        loss = F.cross_entropy(logits, labels)
+        self.log("train/loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
+        self.log("train/top1", (logits.argmax(1) == labels).float().mean(), on_epoch=True, sync_dist=True)
+        self.log("train/failed_videos", batch["failures"].sum().float(), on_step=False, on_epoch=True, reduce_fx="sum", sync_dist=True)
+        return loss
+
+    def _eval_step(self, batch: dict) -> None:
+        self._outputs.append((batch["index"], self(batch["clips"]), batch["label"]))
+
+    def _eval_epoch_end(self, prefix: str) -> None:
+        index, probs, labels = (torch.cat(parts) for parts in zip(*self._outputs))
+        self._outputs.clear()
+        if self.trainer.world_size > 1:
+            index, probs, labels = (self.all_gather(t).flatten(0, 1) for t in (index, probs, labels))
+        keep = _first_occurrence(index)
+        probs, labels = probs[keep], labels[keep]
+        c = self.num_classes
+        metrics = {
+            f"{prefix}/top1": multiclass_accuracy(probs, labels, c, average="micro"),
+            f"{prefix}/top5": multiclass_accuracy(probs, labels, c, average="micro", top_k=min(5, c)),
+            f"{prefix}/mean_class_acc": multiclass_accuracy(probs, labels, c, average="macro"),
+            f"{prefix}/videos": torch.tensor(float(len(labels))),
+        }
+        self.log_dict(metrics, prog_bar=prefix == "val")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_epoch_end("val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._eval_step(batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_epoch_end("test")
+
+
+def _first_occurrence(index: torch.Tensor) -> torch.Tensor:
+    """Positions of the first occurrence of each value of ``index`` (drops padded duplicates)."""
+    order = torch.argsort(index, stable=True)
+    sorted_index = index[order]
+    first = torch.ones_like(sorted_index, dtype=torch.bool)
+    first[1:] = sorted_index[1:] != sorted_index[:-1]
+    return order[first]
