@@ -1,8 +1,8 @@
 """Map-style dataset of clips that never stops on a bad video.
 
 Each item decodes only the frames its sampler asks for, as uint8, in the DataLoader worker.
-A video that fails to decode is logged once (path and reason) and another video is drawn in
-its place, as PyTorchVideo does; the number of such failures travels with the sample
+A video that fails to decode is logged once (path and reason), never drawn again by that
+worker, and another video is drawn in its place, as PyTorchVideo does; the number of such failures travels with the sample
 (``failures``) so the LightningModule can count them per epoch across workers and processes.
 """
 
@@ -45,7 +45,7 @@ class ClipDataset(Dataset):
         self.sampler = sampler
         self.decode_size = decode_size
         self.max_retries = max_retries
-        self._reported: set[str] = set()
+        self._bad: set[int] = set()  # per worker: videos that failed here, never drawn again
 
     def __len__(self) -> int:
         return len(self.records)
@@ -53,23 +53,36 @@ class ClipDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
         failures = 0
-        while True:
-            record, meta = self.records[index], self.metas[index]
-            try:
-                indices = self.sampler(meta.num_frames, meta.fps, rng)
-                frames = read_frames(record.path, indices, meta, self.decode_size)
-                break
-            except VideoDecodeError as exc:
-                failures += 1
-                if record.path not in self._reported:
-                    self._reported.add(record.path)
-                    log.warning("skipping unreadable video: %s", exc)
-                if failures > self.max_retries:
-                    raise RuntimeError(f"{failures} videos in a row failed to decode; last: {exc}") from exc
-                index = int(rng.integers(len(self.records)))
+        while index in self._bad or (frames := self._read(index, rng)) is None:
+            failures += 1
+            healthy = [i for i in range(len(self.records)) if i not in self._bad]
+            if failures > self.max_retries or not healthy:
+                raise RuntimeError(f"{failures} videos in a row failed to decode; see the warnings above")
+            index = healthy[int(rng.integers(len(healthy)))]
+        record = self.records[index]
         return {
             "clips": torch.from_numpy(frames).permute(0, 1, 4, 2, 3).contiguous(),
             "label": torch.tensor(record.label, dtype=torch.int64),
             "index": torch.tensor(index, dtype=torch.int64),
             "failures": torch.tensor(failures, dtype=torch.int64),
         }
+
+    def _read(self, index: int, rng: np.random.Generator) -> np.ndarray | None:
+        """uint8 (K, T, H, W, 3) for video ``index``, or None (logged once) if it does not decode."""
+        record, meta = self.records[index], self.metas[index]
+        first, count = _frame_range(record, meta)
+        try:
+            return read_frames(record.path, first + self.sampler(count, meta.fps, rng), meta, self.decode_size)
+        except VideoDecodeError as exc:
+            self._bad.add(index)
+            log.warning("skipping unreadable video: %s", exc)
+            return None
+
+
+def _frame_range(record: VideoRecord, meta: VideoMeta) -> tuple[int, int]:
+    """First frame and frame count of the part of the video a record covers."""
+    if record.span is None:
+        return 0, meta.num_frames
+    first = min(meta.num_frames - 1, max(0, int(record.span[0] * meta.fps)))
+    last = min(meta.num_frames, max(first + 1, int(record.span[1] * meta.fps)))
+    return first, last - first

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 from dataclasses import asdict
-from multiprocessing import get_context
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .video_io import VideoDecodeError, VideoMeta, probe_video
@@ -41,9 +41,9 @@ def probe_videos(paths: list[str], cache_file: str | Path, num_workers: int = 0)
     todo = [p for p in paths if cache.get(p, {}).get("stamp") != stamps[p]]
     if todo:
         log.info("probing %d videos (real length, fps, backend) into %s", len(todo), cache_file)
-        if num_workers > 0 and len(todo) > 1:
-            with get_context("spawn").Pool(num_workers) as pool:
-                results = pool.map(_probe, todo, chunksize=8)
+        if num_workers > 0 and len(todo) > 1:  # FFmpeg decodes without the GIL, so threads run in parallel
+            with ThreadPoolExecutor(num_workers) as pool:
+                results = list(pool.map(_probe, todo))
         else:
             results = [_probe(p) for p in todo]
         for path, result in zip(todo, results):

@@ -9,7 +9,9 @@ MPEG-4 part 2 files in the exact UCF101 layout::
     <root>/ucfTrainTestlist/{classInd.txt, trainlist01.txt, testlist01.txt}
 
 so the UCF101 reader serves it unchanged. As in UCF101, the clips of one group share
-their source (digit, colours, clutter); groups ``1..test_groups`` form the test split.
+their source (digit, colours, clutter); groups ``1..test_groups`` form the test split, so no
+source is seen in both. Group g renders one source with every motion, so appearance tells
+nothing of the class: only motion does.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class MovingDigitsSpec:
     num_groups: int = 25
     clips_per_group: int = 4
     test_groups: int = 7
-    num_frames: int = 40
+    num_frames: int = 48
     size: int = 64
     fps: int = 25
     seed: int = 0
@@ -157,9 +159,9 @@ def generate(root: str | Path, spec: MovingDigitsSpec = MovingDigitsSpec()) -> P
     lists = root / "ucfTrainTestlist"
     lists.mkdir(parents=True, exist_ok=True)
     train, test = [], []
-    for cls in CLASSES:
-        for group in range(1, spec.num_groups + 1):
-            source = _make_source(rng, digits, spec.size)
+    for group in range(1, spec.num_groups + 1):
+        source = _make_source(rng, digits, spec.size)
+        for cls in CLASSES:
             for clip in range(1, spec.clips_per_group + 1):
                 name = f"{cls}/v_{cls}_g{group:02d}_c{clip:02d}.avi"
                 traj = _trajectory(cls, rng, spec.num_frames, spec.size, source.sprite.shape[-1])
@@ -167,6 +169,8 @@ def generate(root: str | Path, spec: MovingDigitsSpec = MovingDigitsSpec()) -> P
                 (test if group <= spec.test_groups else train).append(name)
     (lists / "classInd.txt").write_text("".join(f"{i} {c}\n" for i, c in enumerate(CLASSES, 1)))
     label = {c: i for i, c in enumerate(CLASSES, 1)}
+    train.sort()
+    test.sort()
     (lists / "trainlist01.txt").write_text("".join(f"{n} {label[n.split('/')[0]]}\n" for n in train))
     (lists / "testlist01.txt").write_text("".join(f"{n}\n" for n in test))
     marker.write_text(json.dumps(asdict(spec)))
@@ -182,7 +186,7 @@ class MovingDigits(UCF101):
         num_groups: int = 25,
         clips_per_group: int = 4,
         test_groups: int = 7,
-        num_frames: int = 40,
+        num_frames: int = 48,
         size: int = 64,
         fps: int = 25,
         seed: int = 0,

@@ -60,10 +60,11 @@ def test_a_wrong_config_key_fails_before_any_work(cli_env, capsys):
     assert "no_such_key" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("config", sorted(EXPERIMENTS.rglob("*.yaml")), ids=lambda p: str(p.relative_to(EXPERIMENTS)))
+RUNNABLE_CONFIGS = sorted(p for p in EXPERIMENTS.rglob("*.yaml") if not p.name.startswith("encoder"))  # encoder*: fragments
+
+
+@pytest.mark.parametrize("config", RUNNABLE_CONFIGS, ids=lambda p: str(p.relative_to(EXPERIMENTS)))
 def test_every_experiment_config_parses(config, capsys):
-    if config.name in ("encoder.yaml",):
-        pytest.skip("a fragment included by the other configs")
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", f"--config={config}", "--print_config"])
     assert exit_info.value.code == 0

@@ -17,17 +17,23 @@ class VCOPHead(nn.Module):
     """The paper's order classifier: every pair of clip features is concatenated and passed through
     one shared layer; the pair outputs are concatenated and classified into the n! orders.
 
+    The clip features are first standardised over the batch (BatchNorm without affine): a
+    recurrent encoder's outputs differ between clips of one video by a small fraction of their
+    scale, and unscaled they leave the pair layer with almost no signal to learn from.
+
     Shapes: (B, n, D) clip features in their (shuffled) order -> logits (B, n!).
     """
 
     def __init__(self, in_dim: int, num_clips: int = 3, pair_dim: int = 512, dropout: float = 0.5) -> None:
         super().__init__()
+        self.norm = nn.BatchNorm1d(in_dim, affine=False)
         self.pairs = list(itertools.combinations(range(num_clips), 2))
         self.pair_layer = nn.Sequential(nn.Linear(2 * in_dim, pair_dim), nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(pair_dim * len(self.pairs), math.factorial(num_clips))
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        clips = self.norm(clips.flatten(0, 1)).unflatten(0, clips.shape[:2])
         pair_features = [self.pair_layer(torch.cat([clips[:, i], clips[:, j]], dim=1)) for i, j in self.pairs]
         return self.classifier(self.dropout(torch.cat(pair_features, dim=1)))
 

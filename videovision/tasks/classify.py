@@ -56,7 +56,11 @@ class VideoClassifier(VideoModule):
             encoder.eval()  # Lightning restores captured modes, so the frozen encoder must start in eval
         self.encoder_lr_scale = encoder_lr_scale
         self.num_classes = num_classes
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.out_dim, num_classes))
+        # Standardising features (BatchNorm without affine, as MAE's linear probe) keeps the head linear
+        # at test time and makes one learning rate fit encoders whose outputs differ widely in scale.
+        self.head = nn.Sequential(
+            nn.BatchNorm1d(encoder.out_dim, affine=False), nn.Dropout(dropout), nn.Linear(encoder.out_dim, num_classes)
+        )
         self._outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
     def setup(self, stage: str) -> None:

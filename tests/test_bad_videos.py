@@ -1,0 +1,105 @@
+"""Bad input never stops a run: each kind is decoded right or skipped, named and counted."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+from data_modules import UCF101, RandomClipSampler, VideoDataModule
+from data_modules.clip_dataset import ClipDataset
+from data_modules.metadata import probe_videos
+from data_modules.readers import VideoRecord
+from data_modules.video_io import VideoDecodeError, VideoMeta, probe_video, read_frames
+
+
+@pytest.fixture()
+def bad_copy(tiny_digits, tmp_path):
+    """A copy of the tiny dataset with one bad file of each kind among its training videos."""
+    root = tmp_path / "digits"
+    shutil.copytree(tiny_digits, root)
+    train = [line.split()[0] for line in (root / "ucfTrainTestlist" / "trainlist01.txt").read_text().splitlines()]
+    videos = root / "UCF-101"
+    (videos / train[0]).write_bytes(b"")  # empty
+    data = (videos / train[1]).read_bytes()
+    (videos / train[1]).write_bytes(data[: len(data) // 2])  # truncated mid-stream
+    (videos / train[2]).write_text("this is not a video\n")  # not a video
+    (videos / train[3]).unlink()  # missing
+    return root, {str(videos / name): kind for name, kind in zip(train, ["empty", "truncated", "not-a-video", "missing"])}
+
+
+def test_probe_names_the_file_and_the_reason(bad_copy, tmp_path):
+    _, bad = bad_copy
+    reasons = {kind: path for path, kind in bad.items()}
+    for kind, words in [("empty", "empty file"), ("missing", "missing file"), ("not-a-video", "")]:
+        with pytest.raises(VideoDecodeError, match=reasons[kind].split("/")[-1]) as info:
+            probe_video(reasons[kind])
+        assert words in str(info.value)
+
+
+def test_truncated_video_is_skipped_or_reports_only_frames_that_decode(bad_copy):
+    _, bad = bad_copy
+    path = next(p for p, kind in bad.items() if kind == "truncated")
+    try:
+        meta = probe_video(path)
+    except VideoDecodeError as exc:
+        assert path in str(exc)
+        return
+    assert 0 < meta.num_frames < 16
+    frames = read_frames(path, np.arange(meta.num_frames), meta)
+    assert frames.shape[0] == meta.num_frames
+
+
+def test_bad_files_are_skipped_counted_and_training_data_still_flows(bad_copy, tmp_path, caplog):
+    root, bad = bad_copy
+    dm = VideoDataModule(UCF101(str(root)), RandomClipSampler(clip_len=4), batch_size=4, num_workers=0,
+                         cache_dir=str(tmp_path / "cache"), max_bad_fraction=0.5)
+    dm.prepare_data()
+    with caplog.at_level(logging.WARNING):
+        dm.setup("fit")
+    skipped = set(dm.skipped["train"])
+    always = {p for p, kind in bad.items() if kind != "truncated"}
+    assert always <= skipped <= set(bad)
+    assert f"skipping {len(skipped)} of 32" in caplog.text
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["clips"].shape[0] == 4
+
+
+def test_too_many_bad_files_fail_early_with_the_list(bad_copy, tmp_path):
+    root, bad = bad_copy
+    dm = VideoDataModule(UCF101(str(root)), RandomClipSampler(clip_len=4), num_workers=0,
+                         cache_dir=str(tmp_path / "cache"), max_bad_fraction=0.01)
+    dm.prepare_data()
+    with pytest.raises(RuntimeError, match="max_bad_fraction") as info:
+        dm.setup("fit")
+    for path, kind in bad.items():
+        if kind != "truncated":
+            assert path in str(info.value)
+
+
+def test_a_video_that_breaks_after_probing_is_replaced_and_counted(tiny_digits, tmp_path, caplog):
+    good = UCF101(str(tiny_digits)).records("train")[:3]
+    broken = tmp_path / "broken.avi"
+    shutil.copy(good[0].path, broken)
+    records = [VideoRecord(str(broken), 0), *good]
+    metas = probe_videos([r.path for r in records], tmp_path / "meta.json")
+    broken.write_bytes(b"gone bad")
+    dataset = ClipDataset(records, [metas[r.path] for r in records], RandomClipSampler(clip_len=4))
+    with caplog.at_level(logging.WARNING):
+        item = dataset[0]
+        dataset[0]
+    assert item["failures"] == 1 and item["index"] != 0
+    assert len([r for r in caplog.records if "broken.avi" in r.getMessage()]) == 1, "each bad file is logged once"
+
+
+def test_metadata_cache_is_reused_and_refreshed_when_a_file_changes(tiny_digits, tmp_path):
+    path = UCF101(str(tiny_digits)).records("train")[0].path
+    copy = tmp_path / "v.avi"
+    shutil.copy(path, copy)
+    cache = tmp_path / "meta.json"
+    first = probe_videos([str(copy)], cache)[str(copy)]
+    assert isinstance(first, VideoMeta) and first.num_frames == 16
+    copy.write_bytes(b"")
+    assert "empty" in probe_videos([str(copy)], cache)[str(copy)]
