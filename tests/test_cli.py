@@ -81,3 +81,26 @@ def test_ddp_fit_on_two_cpu_processes(cli_env, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     (ckpt,) = (tmp_path / "run").rglob("*.ckpt")
     assert torch.load(ckpt, weights_only=True)["global_step"] == 2
+
+
+def test_objectives_sum_with_their_weights_and_monitors_are_logged(cli_env):
+    cli = _pretrain(cli_env, "--trainer.val_check_interval=2", "--trainer.limit_val_batches=2")
+    m = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
+    assert abs(m["train/loss_epoch"] - (m["train/simclr_loss_epoch"] + 0.5 * m["train/vcop_loss_epoch"])) < 1e-4
+    assert 0.0 <= m["val/online_probe_top1"] <= 1.0 and 0.0 <= m["val/knn_top1"] <= 1.0
+
+
+def test_bf16_mixed_precision_on_cpu(cli_env, tmp_path):
+    cli = _pretrain(cli_env, "--trainer.precision=bf16-mixed")
+    assert cli.trainer.precision == "bf16-mixed"
+    assert cli.trainer.global_step == 2
+    assert torch.isfinite(cli.trainer.callback_metrics["train/loss_epoch"])
+
+
+def test_3d_cnn_encoder_runs_vcop_through_the_cli(cli_env):
+    cli = _pretrain(
+        cli_env,
+        '--model.init_args.encoder={"class_path": "videovision.models.Video3DCNN", "init_args": {"arch": "r3d_18"}}',
+        "--trainer.max_steps=1",
+    )
+    assert cli.trainer.global_step == 1

@@ -68,3 +68,46 @@ def test_resnet_weights_from_a_local_file(tmp_path):
         ResNetFrames("resnet50", weights=str(path))
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         ResNetFrames("resnet18", weights=str(tmp_path / "missing.pt"))
+
+
+@pytest.mark.parametrize("arch", ["r3d_18", "r2plus1d_18", "mc3_18"])
+def test_3d_cnn_baselines_share_the_encoder_interface(arch):
+    from videovision.models import ClipEncoder, Video3DCNN
+
+    enc = Video3DCNN(arch).eval()
+    assert isinstance(enc, ClipEncoder) and enc.out_dim == 512
+    with torch.no_grad():
+        assert enc(torch.randn(2, 4, 3, 32, 32)).shape == (2, 512)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_causal_transformer_streams_like_the_whole_sequence(pooling):
+    from videovision.models import TransformerTemporal
+
+    torch.manual_seed(0)
+    model = TransformerTemporal(10, d_model=16, nhead=2, num_layers=2, dim_feedforward=32, pooling=pooling).eval()
+    x = torch.randn(3, 5, 10)
+    with torch.no_grad():
+        clip, frames = model(x)
+        state, outs = None, []
+        for t in range(5):
+            out, state = model.step(x[:, t], state)
+            outs.append(out)
+    torch.testing.assert_close(torch.stack(outs, 1), frames, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(clip, frames[:, -1] if pooling == "last" else frames.mean(1))
+
+
+def test_transformer_cls_pooling_in_an_encoder():
+    from videovision.models import TransformerTemporal
+
+    enc = ResNetRNNEncoder(
+        ResNetFrames("resnet18", num_stages=1), partial(TransformerTemporal, d_model=8, nhead=2, causal=False, pooling="cls")
+    )
+    assert enc(torch.randn(2, 3, 3, 32, 32)).shape == (2, 8)
+    with pytest.raises(ValueError, match="causal"):
+        TransformerTemporal(4, pooling="cls")
+
+
+def test_bidirectional_rnn_refuses_to_stream():
+    with pytest.raises(RuntimeError, match="bidirectional"):
+        RecurrentTemporal(4, bidirectional=True).step(torch.randn(1, 4))

@@ -27,9 +27,16 @@ def _demo(argv: list[str]) -> None:
     main(argv)
 
 
+def _encoder_costs(argv: list[str]) -> None:
+    from .encoder_costs import main
+
+    main(argv)
+
+
 TOOLS: dict[str, Callable[[list[str]], None]] = {
     "generate-data": _generate_data,
     "demo": _demo,
+    "encoder-costs": _encoder_costs,
 }
 
 

@@ -3,7 +3,8 @@
 from .backbones import ResNetFrames
 from .encoder import ClipEncoder, ResNetRNNEncoder
 from .refiners import SpatialConvRefiner, TemporalConvRefiner
-from .temporal import RecurrentTemporal, TemporalModel
+from .temporal import RecurrentTemporal, TemporalModel, TransformerTemporal
+from .video_cnn import Video3DCNN
 
 __all__ = [
     "ClipEncoder",
@@ -13,4 +14,6 @@ __all__ = [
     "SpatialConvRefiner",
     "TemporalConvRefiner",
     "TemporalModel",
+    "TransformerTemporal",
+    "Video3DCNN",
 ]

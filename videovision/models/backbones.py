@@ -33,6 +33,22 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def is_weights_file(weights: str | None) -> bool:
+    """Whether ``weights`` names a local file rather than a torchvision weights enum (``IMAGENET1K_V1``)."""
+    return weights is not None and (Path(weights).suffix in (".pt", ".pth", ".ckpt") or "/" in weights or Path(weights).exists())
+
+
+def load_classifier_weights(net: nn.Module, path: str, arch: str) -> None:
+    """Load a torchvision classifier's weights from ``path`` into ``net``, ignoring its ``fc`` layer."""
+    state = {k: v for k, v in load_state_dict_file(path).items() if not k.startswith("fc.")}
+    try:
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: does not fit {arch}: {str(exc).splitlines()[1].strip()}") from exc
+    if [k for k in missing if not k.startswith("fc.")] or unexpected:
+        raise ValueError(f"{path}: does not fit {arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
 class ResNetFrames(nn.Module):
     """torchvision ResNet on each frame: ``(N, T, 3, H, W)`` -> feature maps ``(N, T, C, h, w)``.
 
@@ -56,16 +72,10 @@ class ResNetFrames(nn.Module):
         super().__init__()
         if not 1 <= num_stages <= 4:
             raise ValueError(f"num_stages must be 1..4, got {num_stages}")
-        is_local = weights is not None and (Path(weights).suffix in (".pt", ".pth", ".ckpt") or Path(weights).exists())
-        net = getattr(models, arch)(weights=None if is_local else weights)
-        if is_local:
-            state = {k: v for k, v in load_state_dict_file(weights).items() if not k.startswith("fc.")}
-            try:
-                missing, unexpected = net.load_state_dict(state, strict=False)
-            except RuntimeError as exc:
-                raise ValueError(f"{weights}: does not fit {arch}: {str(exc).splitlines()[1].strip()}") from exc
-            if [k for k in missing if not k.startswith("fc.")] or unexpected:
-                raise ValueError(f"{weights}: does not fit {arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        local = is_weights_file(weights)
+        net = getattr(models, arch)(weights=None if local else weights)
+        if local:
+            load_classifier_weights(net, weights, arch)
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.stages = nn.Sequential(*(getattr(net, name) for name in _STAGES[:num_stages]))
         last = self.stages[-1][-1]

@@ -11,14 +11,16 @@ from torch import nn
 from ..models.encoder import ClipEncoder
 from ..objectives.base import Objective
 from .base import VideoModule
+from .monitors import gather_rows, weighted_knn_predict
 
 
 class SSLPretrainModule(VideoModule):
     """Encode the K clips of each sample once, then sum ``weight * loss`` over the objectives.
 
-    Labels never reach the encoder. When ``num_classes`` is set, an online linear probe learns
-    from detached embeddings of the training clips (solo-learn's monitor) and is scored on the
-    validation split each epoch, so representation quality is visible during pretraining.
+    Labels never reach the encoder. When ``num_classes`` is set, two monitors (solo-learn's) watch
+    the representation on the validation split each epoch: an online linear probe trained on
+    detached embeddings of the training clips, and a weighted kNN (``knn_k``, temperature 0.07)
+    over a bank of up to ``knn_bank_size`` training embeddings from the epoch.
 
     Batch: ``clips`` float (B, K, T, 3, H, W), ``label`` (B,), ``failures`` (B,).
     """
@@ -28,6 +30,8 @@ class SSLPretrainModule(VideoModule):
         encoder: ClipEncoder,
         objectives: list[Callable[[int], Objective]],
         num_classes: int | None = None,
+        knn_k: int = 20,
+        knn_bank_size: int = 8192,
         **optim,
     ) -> None:
         super().__init__(**optim)
@@ -37,6 +41,9 @@ class SSLPretrainModule(VideoModule):
         self.objectives = nn.ModuleList(make(encoder.out_dim) for make in objectives)
         self.online_probe = nn.Linear(encoder.out_dim, num_classes) if num_classes else None
         self.num_classes = num_classes
+        self.knn_k, self.knn_bank_size = knn_k, knn_bank_size
+        self._bank: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def setup(self, stage: str) -> None:
         sampler = getattr(self.trainer.datamodule, "train_sampler", None)
@@ -63,13 +70,28 @@ class SSLPretrainModule(VideoModule):
         if self.online_probe is not None:
             labelled = batch["label"] >= 0
             if labelled.any():
-                logits = self.online_probe(embeddings[labelled, 0].detach())
-                total = total + F.cross_entropy(logits, batch["label"][labelled])
+                features, labels = embeddings[labelled, 0].detach(), batch["label"][labelled]
+                total = total + F.cross_entropy(self.online_probe(features), labels)
+                if sum(len(f) for f, _ in self._bank) < self.knn_bank_size:
+                    self._bank.append((features.float(), labels))
         return total
+
+    def on_train_epoch_start(self) -> None:
+        self._bank.clear()
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         if self.online_probe is None:
             return
-        logits = self.online_probe(self.encode(batch["clips"])).softmax(-1).mean(1)
-        acc = (logits.argmax(1) == batch["label"]).float().mean()
-        self.log("val/online_probe_top1", acc, prog_bar=True, sync_dist=True, batch_size=len(logits))
+        embeddings = self.encode(batch["clips"])
+        probs = self.online_probe(embeddings).softmax(-1).mean(1)
+        acc = (probs.argmax(1) == batch["label"]).float().mean()
+        self.log("val/online_probe_top1", acc, prog_bar=True, sync_dist=True, batch_size=len(probs))
+        self._val.append((embeddings.mean(1).float(), batch["label"]))
+
+    def on_validation_epoch_end(self) -> None:
+        if self._bank and self._val:
+            bank, bank_labels = (gather_rows(torch.cat(t)) for t in zip(*self._bank))
+            queries, labels = (gather_rows(torch.cat(t)) for t in zip(*self._val))
+            scores = weighted_knn_predict(bank, bank_labels, queries, self.num_classes, self.knn_k)
+            self.log("val/knn_top1", (scores.argmax(1) == labels).float().mean(), prog_bar=True)
+        self._val.clear()
