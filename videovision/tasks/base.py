@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Iterable, Literal
 
 import torch
 from lightning.pytorch import LightningModule
 
 from .lars import LARS
+
+
+def warmup_cosine(step: int, warmup: int, total: int) -> float:
+    """Learning-rate factor at ``step``: linear from 1/warmup to 1 over ``warmup`` steps, then cosine to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 class VideoModule(LightningModule):
@@ -50,12 +59,5 @@ class VideoModule(LightningModule):
             opt = LARS(groups)
         total = max(1, int(self.trainer.estimated_stepping_batches))
         warmup = int(self.warmup_epochs * total / max(1, self.trainer.max_epochs or 1))
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            progress = (step - warmup) / max(1, total - warmup)
-            return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-        schedule = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        schedule = torch.optim.lr_scheduler.LambdaLR(opt, partial(warmup_cosine, warmup=warmup, total=total))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

@@ -1,0 +1,114 @@
+"""The SLURM path on a real SLURM: the project's own templates submitted to a local cluster.
+
+`tests/slurm/cluster_up.sh` starts munge, slurmctld and two slurmd "nodes" on this machine.
+Each job runs a tiny DDP fit on CPU (gloo) through `srun python -m videovision fit`, exactly as
+the templates in `experiments/slurm/` do on a GPU cluster; only the GPU request is set to 0.
+Skipped, with the reason, where SLURM is not installed (`.ci/run` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from .conftest import CONFIGS
+
+REPO = Path(__file__).resolve().parent.parent
+HARNESS = Path(__file__).parent / "slurm"
+TEMPLATES = REPO / "experiments" / "slurm"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("slurmctld") is None or shutil.which("munged") is None,
+    reason="SLURM is not installed here (apt-get install slurm-wlm munge); .ci/run installs it",
+)
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory) -> dict[str, str]:
+    """Environment for sbatch/scontrol and the jobs, with a 2-node cluster running."""
+    root = tmp_path_factory.mktemp("slurm")
+    env = {**os.environ, "SLURM_TEST_ROOT": str(root), "SLURM_TEST_NODES": "2"}
+    up = subprocess.run([str(HARNESS / "cluster_up.sh")], env=env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stdout + up.stderr
+    env.update(
+        SLURM_CONF=str(root / "slurm.conf"),
+        MASTER_ADDR="127.0.0.1",  # the fake node names n1, n2 do not resolve
+        PYTHON=sys.executable,
+        PYTHONWARNINGS="ignore",
+    )
+    yield env
+    subprocess.run([str(HARNESS / "cluster_down.sh")], env=env, capture_output=True, timeout=120)
+
+
+def _submit(env, template: str, nodes: int, tasks_per_node: int, out: Path, *overrides: str) -> str:
+    cmd = [
+        "sbatch", "--parsable", "--gpus-per-node=0", "--cpus-per-task=1", "--time=10",
+        f"--nodes={nodes}", f"--ntasks-per-node={tasks_per_node}", f"--output={out}",
+        str(TEMPLATES / template), str(CONFIGS / "tiny_pretrain.yaml"), *overrides,
+    ]
+    done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().split(";")[0]
+
+
+def _job(env, job_id: str) -> dict[str, str]:
+    text = subprocess.run(["scontrol", "show", "job", job_id], env=env, capture_output=True, text=True).stdout
+    return dict(re.findall(r"(\w+)=(\S*)", text))
+
+
+def _wait(env, job_id: str, timeout: float = 240) -> dict[str, str]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        info = _job(env, job_id)
+        if info.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
+            return info
+        time.sleep(1)
+    raise AssertionError(f"job {job_id} still {info.get('JobState')} after {timeout} s")
+
+
+def _overrides(tiny_digits: Path, run: Path, *extra: str) -> list[str]:
+    return [f"--data.init_args.dataset.init_args.root={tiny_digits}", f"--trainer.default_root_dir={run}", "--trainer.accelerator=cpu", *extra]
+
+
+def _steps(run: Path) -> int:
+    return max(torch.load(p, weights_only=True)["global_step"] for p in (run / "checkpoints").glob("*.ckpt"))
+
+
+@pytest.mark.parametrize("template,nodes,tasks", [("single_node.sbatch", 1, 2), ("multi_node.sbatch", 2, 1)])
+def test_ddp_fit_through_the_sbatch_templates(slurm, tiny_digits, tmp_path, template, nodes, tasks):
+    out = tmp_path / "job.out"
+    job = _submit(slurm, template, nodes, tasks, out, *_overrides(tiny_digits, tmp_path / "run"))
+    info = _wait(slurm, job)
+    log = out.read_text()
+    assert info["JobState"] == "COMPLETED", log[-3000:]
+    assert "MEMBER: 2/2" in log, "Lightning should start 2 processes from SLURM's tasks"
+    assert _steps(tmp_path / "run") == 2
+
+
+def test_preempted_job_requeues_and_resumes_to_the_same_step_count(slurm, tiny_digits, tmp_path):
+    out, run = tmp_path / "job.out", tmp_path / "run"
+    steps = 120
+    job = _submit(slurm, "single_node.sbatch", 1, 2, out, *_overrides(tiny_digits, run, f"--trainer.max_steps={steps}"))
+    deadline = time.time() + 120
+    while "MEMBER: 2/2" not in (out.read_text() if out.exists() else "") and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(6)  # mid-fit
+    subprocess.run(["scancel", "--signal=USR1", job], env=slurm, check=True)
+    deadline = time.time() + 120
+    while int(_job(slurm, job).get("Restarts", 0)) < 1 and time.time() < deadline:
+        time.sleep(1)
+    info = _wait(slurm, job, timeout=300)
+    log = out.read_text()
+    assert int(info["Restarts"]) == 1, log[-3000:]
+    assert info["JobState"] == "COMPLETED", log[-3000:]
+    assert list(run.glob("hpc_ckpt_*.ckpt")), "Lightning saves an hpc checkpoint on SIGUSR1"
+    assert "Restored all states from the checkpoint" in log, log[-3000:]
+    assert _steps(run) == steps
