@@ -11,8 +11,8 @@ import logging
 import sys
 from typing import Callable
 
-from lightning.pytorch import LightningDataModule, LightningModule
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
 
 def _generate_data(argv: list[str]) -> None:
@@ -40,6 +40,14 @@ TOOLS: dict[str, Callable[[list[str]], None]] = {
 }
 
 
+class LoggedConfig(SaveConfigCallback):
+    """Saves the resolved config beside the run (``config.yaml``) and logs it to the logger (W&B, CSV, ...)."""
+
+    def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        for logger in trainer.loggers:
+            logger.log_hyperparams(self.config.as_dict())
+
+
 class VideoVisionCLI(LightningCLI):
     """LightningCLI with any LightningModule / LightningDataModule chosen by ``class_path``."""
 
@@ -50,6 +58,7 @@ class VideoVisionCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             seed_everything_default=0,
+            save_config_callback=LoggedConfig,
             save_config_kwargs={"overwrite": True},
             parser_kwargs={"epilog": "Other subcommands: " + ", ".join(TOOLS) + " (each with --help)."},
             args=args,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import torch
+from PIL import Image
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.functional.classification import multiclass_accuracy
+from torchmetrics.functional.classification import multiclass_accuracy, multiclass_confusion_matrix
 
 from ..models.backbones import load_state_dict_file
+from ..media import log_images, save_confusion_matrix
 from ..models.encoder import ClipEncoder
 from .base import VideoModule
 
@@ -116,6 +121,16 @@ class VideoClassifier(VideoModule):
             f"{prefix}/videos": torch.tensor(float(len(labels))),
         }
         self.log_dict(metrics, prog_bar=prefix == "val")
+        if prefix == "test" and self.trainer.is_global_zero:
+            self._save_confusion_matrix(probs.argmax(1), labels)
+
+    def _save_confusion_matrix(self, predictions: torch.Tensor, labels: torch.Tensor) -> None:
+        matrix = multiclass_confusion_matrix(predictions, labels, self.num_classes)
+        classes = getattr(self.trainer.datamodule, "classes", None) or [str(i) for i in range(self.num_classes)]
+        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        torch.save(matrix.cpu(), folder / "confusion_matrix.pt")
+        png = save_confusion_matrix(matrix, classes, folder / "confusion_matrix.png")
+        log_images(self.trainer, "test/confusion_matrix", [np.asarray(Image.open(png).convert("RGB"))])
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self._eval_step(batch)
