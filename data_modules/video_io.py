@@ -6,8 +6,9 @@ Two backends:
 - ``pyav``: sequential decode up to the last wanted frame. Slower, but right on the files where
   decord returns wrong frames or claims more frames than decode (dmlc/decord #373, #195).
 
-:func:`probe_video` decodes every frame once with PyAV (the truth) and compares decord's frame
-count; any disagreement routes the file to ``pyav``. The result is cached per dataset
+:func:`probe_video` decodes every frame once with PyAV (the truth), keeps a few frames (after
+keyframes, and spread over the video), and asks decord for the same frames by random access; a
+different frame count or any differing pixel routes the file to ``pyav``. The result is cached per dataset
 (:mod:`data_modules.metadata`) so that later epochs open only what they read.
 """
 
@@ -41,18 +42,28 @@ class VideoMeta:
 
 
 def probe_video(path: str) -> VideoMeta:
-    """Decode ``path`` once with PyAV to learn its real length; choose the backend to read it with."""
+    """Decode ``path`` once with PyAV to learn its real length; choose the backend that reads it right."""
     if not os.path.exists(path):
         raise VideoDecodeError(f"{path}: missing file")
     if os.path.getsize(path) == 0:
         raise VideoDecodeError(f"{path}: empty file (0 bytes)")
+    reference: dict[int, np.ndarray] = {}
     try:
         with av.open(path) as container:
             if not container.streams.video:
                 raise VideoDecodeError(f"{path}: no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            num_frames = sum(1 for _ in container.decode(stream))
+            num_frames, last, keyframes, after_keyframe = 0, None, 0, False
+            for num_frames, frame in enumerate(container.decode(stream), start=1):
+                index = num_frames - 1
+                if len(reference) < _MAX_SPOT_CHECKS and ((after_keyframe and keyframes <= 8) or index % 50 == 25):
+                    reference[index] = frame.to_ndarray(format="rgb24")
+                keyframes += bool(frame.key_frame)
+                after_keyframe = bool(frame.key_frame)
+                last = frame
+            if last is not None:
+                reference[num_frames - 1] = last.to_ndarray(format="rgb24")
             fps = float(stream.average_rate or stream.guessed_rate or 0.0)
             width, height = stream.codec_context.width, stream.codec_context.height
     except VideoDecodeError:
@@ -61,21 +72,29 @@ def probe_video(path: str) -> VideoMeta:
         raise VideoDecodeError(f"{path}: {exc}") from exc
     if num_frames == 0:
         raise VideoDecodeError(f"{path}: no frame decodes")
-    return VideoMeta(num_frames, fps, width, height, _choose_backend(path, num_frames))
+    backend: Backend = "decord" if _decord_agrees(path, num_frames, reference) else "pyav"
+    return VideoMeta(num_frames, fps, width, height, backend)
 
 
-def _choose_backend(path: str, num_frames: int) -> Backend:
+# Frames kept to check decord against: the one after each of the first 8 keyframes (where open
+# GOPs and mid-GOP cuts go wrong), every 50th frame, and the last; at most this many.
+_MAX_SPOT_CHECKS = 24
+
+
+def _decord_agrees(path: str, num_frames: int, reference: dict[int, np.ndarray]) -> bool:
+    """Whether decord, seeking as a training loader does, returns the frames of a sequential decode."""
     if path.lower().endswith(_PYAV_ONLY_SUFFIXES):
-        return "pyav"
+        return False
     try:
         import decord
 
         reader = decord.VideoReader(path, num_threads=1)
-        agrees = len(reader) == num_frames
-        del reader
+        if len(reader) != num_frames:
+            return False
+        # one seek per frame, as random clips do
+        return all(np.array_equal(reader[i].asnumpy(), expected) for i, expected in sorted(reference.items()))
     except Exception:  # decord raises its own DECORDError and plain RuntimeErrors
-        return "pyav"
-    return "decord" if agrees else "pyav"
+        return False
 
 
 def read_frames(

@@ -103,3 +103,24 @@ def test_metadata_cache_is_reused_and_refreshed_when_a_file_changes(tiny_digits,
     assert isinstance(first, VideoMeta) and first.num_frames == 16
     copy.write_bytes(b"")
     assert "empty" in probe_videos([str(copy)], cache)[str(copy)]
+
+
+def test_check_data_lists_bad_files_and_fills_the_cache(bad_copy, tmp_path, monkeypatch, capsys):
+    from videovision.check_data import main as check_data
+
+    from .conftest import CONFIGS
+
+    root, bad = bad_copy
+    monkeypatch.setenv("HOME", str(tmp_path))
+    args = ["--config", str(CONFIGS / "tiny_probe.yaml"), f"--data.init_args.dataset.init_args.root={root}"]
+    report = tmp_path / "report.json"
+    assert check_data([*args, "--strict", "--report", str(report)]) == 1
+    out = capsys.readouterr().out
+    for path, kind in bad.items():
+        if kind != "truncated":
+            assert f"BAD {path}" in out
+    assert "train: " in out and "test: 16 of 16 videos decode" in out
+    import json
+
+    assert json.loads(report.read_text())["test"]["frames"]["max"] == 16
+    assert check_data(args) == 0

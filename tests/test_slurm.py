@@ -105,6 +105,7 @@ def test_preempted_job_requeues_and_resumes_to_the_same_step_count(slurm, tiny_d
     deadline = time.time() + 120
     while int(_job(slurm, job).get("Restarts", 0)) < 1 and time.time() < deadline:
         time.sleep(1)
+    # SLURM holds a requeued job back (BeginTime) for about two minutes before it runs again.
     info = _wait(slurm, job, timeout=300)
     log = out.read_text()
     assert int(info["Restarts"]) == 1, log[-3000:]

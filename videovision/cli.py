@@ -33,7 +33,14 @@ def _encoder_costs(argv: list[str]) -> None:
     main(argv)
 
 
+def _check_data(argv: list[str]) -> None:
+    from .check_data import main
+
+    sys.exit(main(argv))
+
+
 TOOLS: dict[str, Callable[[list[str]], None]] = {
+    "check-data": _check_data,
     "generate-data": _generate_data,
     "demo": _demo,
     "encoder-costs": _encoder_costs,

@@ -121,13 +121,14 @@ class VideoClassifier(VideoModule):
             f"{prefix}/videos": torch.tensor(float(len(labels))),
         }
         self.log_dict(metrics, prog_bar=prefix == "val")
-        if prefix == "test" and self.trainer.is_global_zero:
-            self._save_confusion_matrix(probs.argmax(1), labels)
+        if prefix == "test":
+            folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)  # a collective: every rank asks
+            if self.trainer.is_global_zero:
+                self._save_confusion_matrix(probs.argmax(1), labels, folder)
 
-    def _save_confusion_matrix(self, predictions: torch.Tensor, labels: torch.Tensor) -> None:
+    def _save_confusion_matrix(self, predictions: torch.Tensor, labels: torch.Tensor, folder: Path) -> None:
         matrix = multiclass_confusion_matrix(predictions, labels, self.num_classes)
         classes = getattr(self.trainer.datamodule, "classes", None) or [str(i) for i in range(self.num_classes)]
-        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
         torch.save(matrix.cpu(), folder / "confusion_matrix.pt")
         png = save_confusion_matrix(matrix, classes, folder / "confusion_matrix.png")
         log_images(self.trainer, "test/confusion_matrix", [np.asarray(Image.open(png).convert("RGB"))])

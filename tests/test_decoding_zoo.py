@@ -1,0 +1,74 @@
+"""Right frames, always: files that trip decord's random access, each clip compared pixel-exact
+against a sequential decode of the same file.
+
+The zoo is encoded by the tests with the ffmpeg command-line tool (Debian's `ffmpeg`, which
+`.ci/run` installs): open-GOP H.264 in MKV, H.264 in MPEG-TS, variable frame rate, HEVC, VP9 with
+alt-ref frames, and an MP4 stream-copied from the middle of a GOP.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from data_modules.video_io import probe_video, read_frames
+
+pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install ffmpeg)")
+
+SOURCE = "testsrc2=size=128x96:rate=25:duration=4"  # moving pattern with a frame counter: no two frames alike
+ZOO = {
+    "closed_gop_h264.mp4": ["-c:v", "libx264", "-g", "25", "-bf", "2", "-x264-params", "open-gop=0"],
+    "open_gop_h264.mkv": ["-c:v", "libx264", "-g", "50", "-bf", "3", "-x264-params", "open-gop=1:keyint=50:min-keyint=50:scenecut=0"],
+    "h264.ts": ["-c:v", "libx264", "-g", "25", "-bf", "2", "-f", "mpegts"],
+    "vfr.mp4": ["-vf", "setpts='PTS+if(gt(N,30),0.04*(N-30),0)/TB'", "-fps_mode", "vfr", "-c:v", "libx264", "-g", "25"],
+    "hevc.mp4": ["-c:v", "libx265", "-x265-params", "keyint=25:log-level=error", "-tag:v", "hvc1"],
+    "vp9_altref.webm": ["-c:v", "libvpx-vp9", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-g", "25", "-b:v", "500k", "-deadline", "realtime", "-cpu-used", "8"],
+}
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", *args], check=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("zoo")
+    files = {}
+    for name, options in ZOO.items():
+        _ffmpeg("-f", "lavfi", "-i", SOURCE, "-pix_fmt", "yuv420p", *options, str(root / name))
+        files[name] = root / name
+    source = root / "long_gop.mp4"
+    _ffmpeg("-f", "lavfi", "-i", SOURCE, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", "50", "-bf", "2", str(source))
+    _ffmpeg("-ss", "1.3", "-i", str(source), "-c", "copy", str(root / "mid_gop_cut.mp4"))  # starts mid-GOP
+    files["mid_gop_cut.mp4"] = root / "mid_gop_cut.mp4"
+    return files
+
+
+def _sequential(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+@pytest.mark.parametrize("name", [*ZOO, "mid_gop_cut.mp4"])
+def test_every_clip_matches_a_sequential_decode(zoo, name):
+    path = str(zoo[name])
+    truth = _sequential(zoo[name])
+    meta = probe_video(path)
+    assert meta.num_frames == len(truth), f"{name}: probed {meta.num_frames} frames, {len(truth)} decode"
+    rng = np.random.default_rng(0)
+    clips = [np.sort(rng.choice(len(truth), size=8, replace=False)) for _ in range(6)]
+    clips.append(np.arange(len(truth) - 8, len(truth)))  # the tail, where lying frame counts bite
+    for idx in clips:
+        frames = read_frames(path, idx, meta)
+        wrong = [int(i) for i, f in zip(idx, frames) if not np.array_equal(f, truth[i])]
+        assert not wrong, f"{name} via {meta.backend}: frames {wrong} differ from the sequential decode"
+
+
+def test_the_fast_path_still_serves_ordinary_files(zoo):
+    assert probe_video(str(zoo["closed_gop_h264.mp4"])).backend == "decord"
+    assert probe_video(str(zoo["h264.ts"])).backend == "pyav"
