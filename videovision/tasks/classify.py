@@ -15,6 +15,7 @@ from ..models.backbones import load_state_dict_file
 from ..media import log_images, save_confusion_matrix
 from ..models.encoder import ClipEncoder
 from .base import VideoModule
+from .monitors import first_occurrence
 
 
 def load_encoder_weights(encoder: nn.Module, checkpoint: str) -> None:
@@ -111,7 +112,7 @@ class VideoClassifier(VideoModule):
         self._outputs.clear()
         if self.trainer.world_size > 1:
             index, probs, labels = (self.all_gather(t).flatten(0, 1) for t in (index, probs, labels))
-        keep = _first_occurrence(index)
+        keep = first_occurrence(index)
         probs, labels = probs[keep], labels[keep]
         c = self.num_classes
         metrics = {
@@ -145,11 +146,3 @@ class VideoClassifier(VideoModule):
     def on_test_epoch_end(self) -> None:
         self._eval_epoch_end("test")
 
-
-def _first_occurrence(index: torch.Tensor) -> torch.Tensor:
-    """Positions of the first occurrence of each value of ``index`` (drops padded duplicates)."""
-    order = torch.argsort(index, stable=True)
-    sorted_index = index[order]
-    first = torch.ones_like(sorted_index, dtype=torch.bool)
-    first[1:] = sorted_index[1:] != sorted_index[:-1]
-    return order[first]

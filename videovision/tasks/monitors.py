@@ -33,3 +33,12 @@ def weighted_knn_predict(
     top_sims, top_idx = sims.topk(min(k, len(bank)), dim=1)
     votes = F.one_hot(bank_labels[top_idx], num_classes).float() * (top_sims / temperature).exp()[..., None]
     return votes.sum(dim=1)
+
+
+def first_occurrence(index: torch.Tensor) -> torch.Tensor:
+    """Positions of the first occurrence of each value of ``index`` (drops a padded sampler's duplicates)."""
+    order = torch.argsort(index, stable=True)
+    sorted_index = index[order]
+    first = torch.ones_like(sorted_index, dtype=torch.bool)
+    first[1:] = sorted_index[1:] != sorted_index[:-1]
+    return order[first]

@@ -11,7 +11,7 @@ from torch import nn
 from ..models.encoder import ClipEncoder
 from ..objectives.base import Objective
 from .base import VideoModule
-from .monitors import gather_rows, weighted_knn_predict
+from .monitors import first_occurrence, gather_rows, weighted_knn_predict
 
 
 class SSLPretrainModule(VideoModule):
@@ -43,7 +43,7 @@ class SSLPretrainModule(VideoModule):
         self.num_classes = num_classes
         self.knn_k, self.knn_bank_size = knn_k, knn_bank_size
         self._bank: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self._val: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._val: list[tuple[torch.Tensor, ...]] = []
 
     def setup(self, stage: str) -> None:
         sampler = getattr(self.trainer.datamodule, "train_sampler", None)
@@ -80,18 +80,20 @@ class SSLPretrainModule(VideoModule):
         self._bank.clear()
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        if self.online_probe is None:
-            return
-        embeddings = self.encode(batch["clips"])
-        probs = self.online_probe(embeddings).softmax(-1).mean(1)
-        acc = (probs.argmax(1) == batch["label"]).float().mean()
-        self.log("val/online_probe_top1", acc, prog_bar=True, sync_dist=True, batch_size=len(probs))
-        self._val.append((embeddings.mean(1).float(), batch["label"]))
+        if self.online_probe is not None:
+            embeddings = self.encode(batch["clips"])
+            self._val.append((embeddings.mean(1).float(), self.online_probe(embeddings).softmax(-1).mean(1), batch["label"], batch["index"]))
 
     def on_validation_epoch_end(self) -> None:
-        if self._bank and self._val:
-            bank, bank_labels = (gather_rows(torch.cat(t)) for t in zip(*self._bank))
-            queries, labels = (gather_rows(torch.cat(t)) for t in zip(*self._val))
-            scores = weighted_knn_predict(bank, bank_labels, queries, self.num_classes, self.knn_k)
-            self.log("val/knn_top1", (scores.argmax(1) == labels).float().mean(), prog_bar=True)
+        """Both monitors over the whole validation split, each video counted once across processes."""
+        if not self._val:
+            return
+        features, probs, labels, index = (gather_rows(torch.cat(t)) for t in zip(*self._val))
         self._val.clear()
+        keep = first_occurrence(index)
+        features, probs, labels = features[keep], probs[keep], labels[keep]
+        self.log("val/online_probe_top1", (probs.argmax(1) == labels).float().mean(), prog_bar=True)
+        if self._bank:
+            bank, bank_labels = (gather_rows(torch.cat(t)) for t in zip(*self._bank))
+            scores = weighted_knn_predict(bank, bank_labels, features, self.num_classes, self.knn_k)
+            self.log("val/knn_top1", (scores.argmax(1) == labels).float().mean(), prog_bar=True)
