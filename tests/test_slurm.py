@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -48,7 +49,14 @@ def slurm(tmp_path_factory) -> dict[str, str]:
     subprocess.run([str(HARNESS / "cluster_down.sh")], env=env, capture_output=True, timeout=120)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _submit(env, template: str, nodes: int, tasks_per_node: int, out: Path, *overrides: str) -> str:
+    env = {**env, "MASTER_PORT": str(_free_port())}  # else Lightning derives it from the job id
     cmd = [
         "sbatch", "--parsable", "--gpus-per-node=0", "--cpus-per-task=1", "--time=10",
         f"--nodes={nodes}", f"--ntasks-per-node={tasks_per_node}", f"--output={out}",

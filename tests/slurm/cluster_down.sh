@@ -3,7 +3,10 @@
 set -uo pipefail
 root=${SLURM_TEST_ROOT:?set SLURM_TEST_ROOT to a scratch folder}
 export SLURM_CONF=$root/slurm.conf
-scancel --full --partition=test 2>/dev/null || true
+if scontrol ping >/dev/null 2>&1; then
+  scancel --partition=test 2>/dev/null || true
+  for _ in $(seq 75); do [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break; sleep 0.2; done
+fi
 for pidfile in "$root"/run/slurmd-*.pid "$root/run/slurmctld.pid" "$root/run/munged.pid"; do
   [ -s "$pidfile" ] || continue
   pid=$(cat "$pidfile")
