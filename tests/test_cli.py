@@ -110,3 +110,18 @@ def test_3d_cnn_encoder_runs_vcop_through_the_cli(cli_env):
         "--trainer.max_steps=1",
     )
     assert cli.trainer.global_step == 1
+
+
+def test_probe_takes_its_class_count_from_the_dataset(cli_env):
+    cli = VideoVisionCLI(args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, "--model.init_args.num_classes=null"], run=False)
+    assert cli.model.head is None
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert cli.model.num_classes == 8 and cli.model.head[-1].out_features == 8
+    (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule)
+    assert metrics["test/videos"] == 16.0
+
+
+def test_a_wrong_class_count_is_named(cli_env):
+    cli = VideoVisionCLI(args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, "--model.init_args.num_classes=5"], run=False)
+    with pytest.raises(ValueError, match="num_classes is 5 but the dataset has 8 classes"):
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)

@@ -35,6 +35,7 @@ class VideoClassifier(VideoModule):
     """Linear probe (``freeze_encoder=True``) or fine-tuning of an encoder with a linear head.
 
     ``pretrained``: a pretraining checkpoint whose encoder weights are loaded (random init if None).
+    ``num_classes``: None takes the data module's class count when training starts.
     Fine-tuning trains the encoder at ``encoder_lr_scale`` times the head's learning rate.
 
     Training batches hold one clip per video; validation and test batches hold K views per video
@@ -45,7 +46,7 @@ class VideoClassifier(VideoModule):
     def __init__(
         self,
         encoder: ClipEncoder,
-        num_classes: int,
+        num_classes: int | None = None,
         pretrained: str | None = None,
         freeze_encoder: bool = True,
         encoder_lr_scale: float = 0.1,
@@ -61,17 +62,25 @@ class VideoClassifier(VideoModule):
             encoder.requires_grad_(False)
             encoder.eval()  # Lightning restores captured modes, so the frozen encoder must start in eval
         self.encoder_lr_scale = encoder_lr_scale
+        self.dropout = dropout
         self.num_classes = num_classes
+        self.head = self._make_head(num_classes) if num_classes else None
+        self._outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def _make_head(self, num_classes: int) -> nn.Module:
         # Standardising features (BatchNorm without affine, as MAE's linear probe) keeps the head linear
         # at test time and makes one learning rate fit encoders whose outputs differ widely in scale.
-        self.head = nn.Sequential(
-            nn.BatchNorm1d(encoder.out_dim, affine=False), nn.Dropout(dropout), nn.Linear(encoder.out_dim, num_classes)
-        )
-        self._outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        width = self.encoder.out_dim
+        return nn.Sequential(nn.BatchNorm1d(width, affine=False), nn.Dropout(self.dropout), nn.Linear(width, num_classes))
 
     def setup(self, stage: str) -> None:
         classes = getattr(self.trainer.datamodule, "classes", None)
-        if classes is not None and len(classes) != self.num_classes:
+        if self.num_classes is None:
+            if not classes:
+                raise ValueError("model.num_classes is not set and the dataset names no classes")
+            self.num_classes = len(classes)
+            self.head = self._make_head(self.num_classes)
+        elif classes and len(classes) != self.num_classes:
             raise ValueError(f"model.num_classes is {self.num_classes} but the dataset has {len(classes)} classes")
 
     def train(self, mode: bool = True) -> VideoClassifier:
