@@ -7,6 +7,7 @@ import logging
 import math
 from collections import defaultdict
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -22,24 +23,33 @@ from .readers import DatasetReader, Split, VideoRecord
 log = logging.getLogger(__name__)
 
 
-def few_labels(
-    records: list[VideoRecord], label_fraction: float = 1.0, samples_per_class: int | None = None, seed: int = 0
-) -> list[VideoRecord]:
-    """A stratified, seeded subset: ``ceil(label_fraction * n_c)`` (at least 1) or ``samples_per_class`` per class."""
+def stratified_subset(
+    labels: Sequence[int], label_fraction: float = 1.0, samples_per_class: int | None = None, seed: int = 0
+) -> list[int]:
+    """Sorted positions of a stratified, seeded subset: ``ceil(label_fraction * n_c)`` (at least 1) or
+    ``samples_per_class`` items of each class. The same arguments always give the same subset."""
     if not 0 < label_fraction <= 1:
         raise ValueError(f"label_fraction must be in (0, 1], got {label_fraction}")
     if label_fraction == 1 and samples_per_class is None:
-        return records
+        return list(range(len(labels)))
     by_class: dict[int, list[int]] = defaultdict(list)
-    for i, record in enumerate(records):
-        by_class[record.label].append(i)
+    for i, label in enumerate(labels):
+        by_class[int(label)].append(i)
     rng = np.random.default_rng(seed)
     keep: list[int] = []
     for label in sorted(by_class):
         members = by_class[label]
         n = samples_per_class if samples_per_class is not None else max(1, math.ceil(label_fraction * len(members)))
         keep.extend(members[i] for i in rng.permutation(len(members))[: min(n, len(members))])
-    return [records[i] for i in sorted(keep)]
+    return sorted(keep)
+
+
+def few_labels(
+    records: list[VideoRecord], label_fraction: float = 1.0, samples_per_class: int | None = None, seed: int = 0
+) -> list[VideoRecord]:
+    """The records of :func:`stratified_subset` over their labels."""
+    keep = stratified_subset([r.label for r in records], label_fraction, samples_per_class, seed)
+    return [records[i] for i in keep]
 
 
 class VideoDataModule(LightningDataModule):
@@ -47,7 +57,9 @@ class VideoDataModule(LightningDataModule):
 
     The training sampler decides the mode: one clip (supervised), two clips
     (:class:`PairClipSampler`, SimCLR/CVRL) or an ordered tuple (:class:`TupleClipSampler`, VCOP).
-    Validation and test use ``eval_sampler`` (default: 10 uniform clips) and ``eval_transform``.
+    Validation and test use ``eval_sampler`` (default: 10 uniform clips) and ``eval_transform``;
+    so does ``predict``, over every video of ``predict_split`` (no few-label subset), for
+    extracting embeddings of a gallery (train) and queries (test).
     Every video is probed once (real length, fps, backend) in ``prepare_data``; unreadable ones
     are reported and skipped, and more than ``max_bad_fraction`` of them fails before training.
     """
@@ -68,6 +80,7 @@ class VideoDataModule(LightningDataModule):
         subset_seed: int = 0,
         max_bad_fraction: float = 0.05,
         cache_dir: str | None = None,
+        predict_split: Split = "test",
     ) -> None:
         super().__init__()
         self.reader = dataset
@@ -86,7 +99,8 @@ class VideoDataModule(LightningDataModule):
         self.subset_seed = subset_seed
         self.max_bad_fraction = max_bad_fraction
         self.cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "videovision"
-        self.datasets: dict[Split, ClipDataset] = {}
+        self.predict_split: Split = predict_split
+        self.datasets: dict[str, ClipDataset] = {}
         self.skipped: dict[Split, dict[str, str]] = {}
 
     @property
@@ -98,9 +112,9 @@ class VideoDataModule(LightningDataModule):
         key = hashlib.sha1(str(self.reader.root.resolve()).encode()).hexdigest()[:16]
         return self.cache_dir / f"meta-{key}.json"
 
-    def _records(self, split: Split) -> list[VideoRecord]:
+    def _records(self, split: Split, subset: bool) -> list[VideoRecord]:
         records = self.reader.records(split)
-        if split == "train":
+        if split == "train" and subset:
             records = few_labels(records, self.label_fraction, self.samples_per_class, self.subset_seed)
         return records
 
@@ -109,8 +123,8 @@ class VideoDataModule(LightningDataModule):
         paths = sorted({r.path for split in ("train", "test") for r in self.reader.records(split)})
         probe_videos(paths, self.cache_file, num_workers=min(self.num_workers, 8))
 
-    def _build(self, split: Split, sampler: ClipSampler) -> ClipDataset:
-        records = self._records(split)
+    def _build(self, split: Split, sampler: ClipSampler, subset: bool = True) -> ClipDataset:
+        records = self._records(split, subset)
         metas = probe_videos([r.path for r in records], self.cache_file)
         good = [(r, metas[r.path]) for r in records if not isinstance(metas[r.path], str)]
         bad = {r.path: metas[r.path] for r in records if isinstance(metas[r.path], str)}
@@ -130,15 +144,18 @@ class VideoDataModule(LightningDataModule):
             self.datasets["train"] = self._build("train", self.train_sampler)
         if stage in ("fit", "validate"):
             self.datasets["val"] = self._build("val", self.eval_sampler)
-        if stage in ("test", "predict"):
+        if stage == "test":
             self.datasets["test"] = self._build("test", self.eval_sampler)
+        if stage == "predict":
+            self.datasets["predict"] = self._build(self.predict_split, self.eval_sampler, subset=False)
 
-    def _loader(self, split: Split, train: bool) -> DataLoader:
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        dataset = self.datasets[split]
         return DataLoader(
-            self.datasets[split],
+            dataset,
             batch_size=self.batch_size if train else self.eval_batch_size,
             shuffle=train,
-            drop_last=train,
+            drop_last=train and len(dataset) > self.batch_size,  # a few-label subset smaller than a batch still trains
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
@@ -154,7 +171,7 @@ class VideoDataModule(LightningDataModule):
         return self._loader("test", train=False)
 
     def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+        return self._loader("predict", train=False)
 
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         training = self.trainer is not None and self.trainer.training

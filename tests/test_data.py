@@ -87,6 +87,20 @@ def test_training_batches(tiny_digits, tmp_path, sampler, k):
     assert out.dtype == torch.float32 and out.shape == (4, k, 4, 3, 24, 24)
 
 
+def test_a_few_label_subset_smaller_than_a_batch_still_trains(tiny_digits, tmp_path):
+    dm = _datamodule(tiny_digits, RandomClipSampler(clip_len=4), tmp_path, samples_per_class=1)
+    dm.batch_size = 32
+    batches = list(dm.train_dataloader())
+    assert len(batches) == 1 and len(batches[0]["label"]) == 8
+    assert sorted(batches[0]["label"].tolist()) == list(range(8))
+
+
+def test_predict_reads_every_video_of_the_predict_split(tiny_digits, tmp_path):
+    dm = _datamodule(tiny_digits, RandomClipSampler(clip_len=4), tmp_path, label_fraction=0.25, predict_split="train")
+    dm.setup("predict")
+    assert len(dm.datasets["train"]) == 8 and len(dm.datasets["predict"]) == 32
+
+
 def test_eval_batches_have_clips_times_crops_views(tiny_digits, tmp_path):
     dm = _datamodule(tiny_digits, RandomClipSampler(clip_len=4), tmp_path)
     batch = next(iter(dm.val_dataloader()))

@@ -39,11 +39,25 @@ def _check_data(argv: list[str]) -> None:
     sys.exit(main(argv))
 
 
+def _evaluate_features(argv: list[str]) -> None:
+    from .evaluate_features import main
+
+    main(argv)
+
+
+def _results(argv: list[str]) -> None:
+    from .results import main
+
+    main(argv)
+
+
 TOOLS: dict[str, Callable[[list[str]], None]] = {
     "check-data": _check_data,
     "generate-data": _generate_data,
     "demo": _demo,
     "encoder-costs": _encoder_costs,
+    "evaluate-features": _evaluate_features,
+    "results": _results,
 }
 
 

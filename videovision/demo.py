@@ -22,7 +22,8 @@ from .cli import VideoVisionCLI
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments" / "demo"
 
 
-def _fit_and_test(args: list[str]) -> dict[str, float]:
+def fit_and_test(args: list[str]) -> dict[str, float]:
+    """``fit`` then ``test`` of one LightningCLI run in this process; the test metrics without their prefix."""
     cli = VideoVisionCLI(args=args, run=False)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule)
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     results = {}
     for name, weights in (("ssl", str(checkpoint)), ("random_init", "null")):
-        results[name] = _fit_and_test(
+        results[name] = fit_and_test(
             [
                 f"--config={configs / 'probe.yaml'}",
                 f"--trainer.logger.init_args.save_dir={run_dir}",

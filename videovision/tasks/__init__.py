@@ -2,6 +2,7 @@
 
 from .base import VideoModule
 from .classify import VideoClassifier
+from .embed import VideoEmbedder
 from .pretrain import SSLPretrainModule
 
-__all__ = ["SSLPretrainModule", "VideoClassifier", "VideoModule"]
+__all__ = ["SSLPretrainModule", "VideoClassifier", "VideoEmbedder", "VideoModule"]

@@ -95,11 +95,22 @@ class VideoClassifier(VideoModule):
             groups.append({"params": list(self.encoder.parameters()), "lr_scale": self.encoder_lr_scale})
         return groups
 
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        """(B, K, T, 3, H, W) -> per-video class probabilities (B, C), softmax averaged over the K views."""
+    def embed_and_classify(self, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, K, T, 3, H, W) -> view embeddings (B, K, D) and per-video class probabilities (B, C),
+        the softmax averaged over the K views."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
             features = self.encoder(clips.flatten(0, 1))
-        return self.head(features).softmax(-1).unflatten(0, clips.shape[:2]).mean(1)
+        probs = self.head(features).softmax(-1).unflatten(0, clips.shape[:2]).mean(1)
+        return features.unflatten(0, clips.shape[:2]), probs
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        """(B, K, T, 3, H, W) -> per-video class probabilities (B, C)."""
+        return self.embed_and_classify(clips)[1]
+
+    def predict_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:
+        """Embeddings and probabilities for :class:`videovision.prediction_writer.EmbeddingWriter`."""
+        embeddings, probs = self.embed_and_classify(batch["clips"])
+        return {"index": batch["index"], "label": batch["label"], "clip_embeddings": embeddings.float(), "probs": probs.float()}
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         clips = batch["clips"]

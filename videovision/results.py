@@ -1,0 +1,171 @@
+"""``videovision results`` (``make results``): the label-efficiency table on the embedded dataset.
+
+For each encoder (random init, and pretrained without labels by SimCLR, VCOP and SimCLR+VCOP with
+the experiments/demo configs):
+
+- linear probe: scikit-learn logistic regression on frozen 10-clip video embeddings, trained on
+  1 %, 10 % and 100 % of the train labels (stratified subsets, one per seed);
+- fine-tuning: experiments/demo/finetune.yaml through LightningCLI, the same fractions and seeds
+  (the seed draws the subset and seeds the run), tested at video level (4 clips per video);
+- retrieval R@1/5/10 (VCOP's protocol: test queries against the train gallery).
+
+Each pretraining runs once (seed 0); probes and fine-tunes report mean ± std over the seeds.
+Every finished cell is kept in ``<run-dir>/cells/`` so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .cli import VideoVisionCLI
+from .demo import EXPERIMENTS, fit_and_test
+from .evaluate_features import evaluate
+from .evaluation import load_embeddings, tsne_plot
+
+PRETRAIN_CONFIGS = {"simclr": "pretrain_simclr.yaml", "vcop": "pretrain.yaml", "simclr_vcop": "pretrain_simclr_vcop.yaml"}
+ENCODERS = ("random_init", *PRETRAIN_CONFIGS)
+QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+
+
+class ResultsRun:
+    """One table: ``run_dir`` holds checkpoints, embeddings, per-cell JSON and the table."""
+
+    def __init__(self, run_dir: Path, config_dir: Path, overrides: list[str]) -> None:
+        self.run_dir, self.config_dir, self.overrides = run_dir, config_dir, overrides
+        (run_dir / "cells").mkdir(parents=True, exist_ok=True)
+
+    def cell(self, name: str, compute) -> dict:
+        """The cached result of ``name``, or ``compute()`` saved under that name."""
+        path = self.run_dir / "cells" / f"{name}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        start = time.time()
+        result = compute()
+        result["seconds"] = round(time.time() - start, 1)
+        path.write_text(json.dumps(result, indent=2))
+        return result
+
+    def pretrain(self, method: str) -> str:
+        ckpt_dir = self.run_dir / "pretrain" / method
+        checkpoint = ckpt_dir / "last.ckpt"
+
+        def run() -> dict:
+            cli = VideoVisionCLI(
+                args=[
+                    f"--config={self.config_dir / PRETRAIN_CONFIGS[method]}",
+                    f"--trainer.logger.init_args.save_dir={self.run_dir / 'logs'}",
+                    f"--trainer.logger.init_args.name=pretrain_{method}",
+                    f"--trainer.callbacks.init_args.dirpath={ckpt_dir}",
+                    *QUIET,
+                    *self.overrides,
+                ],
+                run=False,
+            )
+            cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+            return {"checkpoint": str(checkpoint)}
+
+        if not checkpoint.is_file():
+            (self.run_dir / "cells" / f"pretrain_{method}.json").unlink(missing_ok=True)
+        return self.cell(f"pretrain_{method}", run)["checkpoint"]
+
+    def extract(self, encoder: str, weights: str) -> Path:
+        folder = self.run_dir / "features" / encoder
+        for split in ("train", "test"):
+
+            def run(split: str = split) -> dict:
+                cli = VideoVisionCLI(
+                    args=[
+                        f"--config={self.config_dir / 'extract.yaml'}",
+                        f"--model.init_args.pretrained={weights}",
+                        f"--data.init_args.predict_split={split}",
+                        f"--trainer.callbacks.init_args.out_dir={folder / split}",
+                        *QUIET,
+                        *self.overrides,
+                    ],
+                    run=False,
+                )
+                cli.trainer.predict(cli.model, datamodule=cli.datamodule, return_predictions=False)
+                return {"folder": str(folder / split)}
+
+            self.cell(f"extract_{encoder}_{split}", run)
+        return folder
+
+    def finetune(self, encoder: str, weights: str, fraction: float, seed: int) -> dict:
+        name = f"finetune_{encoder}_{fraction:g}_seed{seed}"
+        return self.cell(
+            name,
+            lambda: fit_and_test(
+                [
+                    f"--config={self.config_dir / 'finetune.yaml'}",
+                    f"--model.init_args.pretrained={weights}",
+                    f"--data.init_args.label_fraction={fraction}",
+                    f"--data.init_args.subset_seed={seed}",
+                    f"--seed_everything={seed}",
+                    f"--trainer.logger.init_args.save_dir={self.run_dir / 'logs'}",
+                    f"--trainer.logger.init_args.name={name}",
+                    *QUIET,
+                    *self.overrides,
+                ]
+            ),
+        )
+
+
+def _mean_std(values: list[float]) -> str:
+    values = 100 * np.asarray(values)
+    spread = values.std(ddof=1) if len(values) > 1 else 0.0
+    return f"{values.mean():.1f} ± {spread:.1f}"
+
+
+def make_table(results: dict, fractions: list[float]) -> str:
+    """A markdown table: one row per encoder; probe and fine-tune top-1 per label fraction, retrieval."""
+    heads = [f"probe {f:.0%}" for f in fractions] + [f"fine-tune {f:.0%}" for f in fractions] + ["R@1", "R@5", "R@10"]
+    lines = ["| encoder | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for encoder, row in results.items():
+        cells = [_mean_std(row["probe"][f"{f:g}"]) for f in fractions]
+        cells += [_mean_std(row["finetune"][f"{f:g}"]) for f in fractions]
+        cells += [f"{100 * row['retrieval'][k]:.1f}" for k in ("R@1", "R@5", "R@10")]
+        lines.append(f"| {encoder} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="videovision results", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-dir", default="runs/results")
+    parser.add_argument("--config-dir", default=str(EXPERIMENTS), help="folder with the pretrain*, extract and finetune YAMLs")
+    parser.add_argument("--encoders", nargs="+", default=list(ENCODERS), choices=ENCODERS)
+    parser.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1, 1.0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("overrides", nargs="*", help="LightningCLI arguments added to every run, e.g. --trainer.max_steps=2")
+    args = parser.parse_args(argv)
+    start = time.time()
+    run = ResultsRun(Path(args.run_dir), Path(args.config_dir), args.overrides)
+
+    results: dict[str, dict] = {}
+    for encoder in args.encoders:
+        weights = "null" if encoder == "random_init" else run.pretrain(encoder)
+        folder = run.extract(encoder, weights)
+        tsne_plot(load_embeddings(folder / "test"), run.run_dir / f"tsne_{encoder}.png", title=f"{encoder}: test videos")
+        row: dict = {"probe": {}, "finetune": {}}
+        for fraction in args.fractions:
+            probes = [evaluate(folder / "train", folder / "test", fraction, seed=seed) for seed in args.seeds]
+            row["probe"][f"{fraction:g}"] = [p["linear_probe"]["top1"] for p in probes]
+            row["retrieval"] = probes[0]["retrieval"]
+            tunes = [run.finetune(encoder, weights, fraction, seed) for seed in args.seeds]
+            row["finetune"][f"{fraction:g}"] = [t["top1"] for t in tunes]
+            print(f"{encoder} {fraction:.0%}: probe {_mean_std(row['probe'][f'{fraction:g}'])}, fine-tune {_mean_std(row['finetune'][f'{fraction:g}'])}")
+        results[encoder] = row
+
+    minutes = round((time.time() - start) / 60, 1)
+    table = make_table(results, args.fractions)
+    summary = {"minutes": minutes, "fractions": args.fractions, "seeds": args.seeds, "results": results}
+    (run.run_dir / "results.json").write_text(json.dumps(summary, indent=2))
+    (run.run_dir / "results.md").write_text(table + "\n")
+    print("\nTop-1 (%) on the test split, mean ± std over seeds " + ", ".join(map(str, args.seeds)) + "; retrieval R@k (%)")
+    print(table)
+    print(f"saved {run.run_dir / 'results.json'}, {run.run_dir / 'results.md'} and t-SNE plots ({minutes} min)")
+    return summary
