@@ -6,6 +6,7 @@ import hashlib
 import logging
 import math
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -62,6 +63,10 @@ class VideoDataModule(LightningDataModule):
     extracting embeddings of a gallery (train) and queries (test).
     Every video is probed once (real length, fps, backend) in ``prepare_data``; unreadable ones
     are reported and skipped, and more than ``max_bad_fraction`` of them fails before training.
+
+    ``frames_dir``: read JPEG frame folders made by ``videovision extract-frames`` instead of the
+    videos, keeping the reader and its split files: ``<dataset root>/a/b.avi`` is read from
+    ``<frames_dir>/a/b/``.
     """
 
     def __init__(
@@ -81,6 +86,7 @@ class VideoDataModule(LightningDataModule):
         max_bad_fraction: float = 0.05,
         cache_dir: str | None = None,
         predict_split: Split = "test",
+        frames_dir: str | None = None,
     ) -> None:
         super().__init__()
         self.reader = dataset
@@ -100,6 +106,7 @@ class VideoDataModule(LightningDataModule):
         self.max_bad_fraction = max_bad_fraction
         self.cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "videovision"
         self.predict_split: Split = predict_split
+        self.frames_dir = Path(frames_dir) if frames_dir else None
         self.datasets: dict[str, ClipDataset] = {}
         self.skipped: dict[Split, dict[str, str]] = {}
 
@@ -109,18 +116,29 @@ class VideoDataModule(LightningDataModule):
 
     @property
     def cache_file(self) -> Path:
-        key = hashlib.sha1(str(self.reader.root.resolve()).encode()).hexdigest()[:16]
+        root = self.frames_dir or self.reader.root
+        key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
         return self.cache_dir / f"meta-{key}.json"
 
-    def _records(self, split: Split, subset: bool) -> list[VideoRecord]:
+    def _all_records(self, split: Split) -> list[VideoRecord]:
         records = self.reader.records(split)
+        if self.frames_dir is None:
+            return records
+        root = self.reader.root
+        outside = [r.path for r in records if not Path(r.path).is_relative_to(root)]
+        if outside:
+            raise ValueError(f"data.frames_dir maps videos below the dataset root {root}, but {outside[0]} is not below it")
+        return [replace(r, path=str(self.frames_dir / Path(r.path).relative_to(root).with_suffix(""))) for r in records]
+
+    def _records(self, split: Split, subset: bool) -> list[VideoRecord]:
+        records = self._all_records(split)
         if split == "train" and subset:
             records = few_labels(records, self.label_fraction, self.samples_per_class, self.subset_seed)
         return records
 
     def prepare_data(self) -> None:
         self.reader.prepare()
-        paths = sorted({r.path for split in ("train", "test") for r in self.reader.records(split)})
+        paths = sorted({r.path for split in ("train", "test") for r in self._all_records(split)})
         probe_videos(paths, self.cache_file, num_workers=min(self.num_workers, 8))
 
     def _build(self, split: Split, sampler: ClipSampler, subset: bool = True) -> ClipDataset:

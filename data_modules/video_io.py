@@ -1,10 +1,11 @@
 """Video decoding: probe a file's real length once, then read only the frames a clip needs.
 
-Two backends:
+Three backends:
 
 - ``decord``: fast random access (seeks to the keyframe before each request).
 - ``pyav``: sequential decode up to the last wanted frame. Slower, but right on the files where
   decord returns wrong frames or claims more frames than decode (dmlc/decord #373, #195).
+- ``frames``: a folder of JPEG frames (:mod:`data_modules.frame_folders`) instead of a file.
 
 :func:`probe_video` decodes every frame once with PyAV (the truth), keeps a few frames (after
 keyframes, and spread over the video), and asks decord for the same frames by random access; a
@@ -21,7 +22,9 @@ from typing import Literal
 import av
 import numpy as np
 
-Backend = Literal["decord", "pyav"]
+from .frame_folders import count_frames, folder_fps, read_frame_files
+
+Backend = Literal["decord", "pyav", "frames"]
 # Containers where decord's random access was measured wrong (field notes: MPEG-TS).
 _PYAV_ONLY_SUFFIXES = (".ts", ".m2ts", ".mts")
 
@@ -45,6 +48,8 @@ def probe_video(path: str) -> VideoMeta:
     """Decode ``path`` once with PyAV to learn its real length; choose the backend that reads it right."""
     if not os.path.exists(path):
         raise VideoDecodeError(f"{path}: missing file")
+    if os.path.isdir(path):
+        return _probe_frame_folder(path)
     if os.path.getsize(path) == 0:
         raise VideoDecodeError(f"{path}: empty file (0 bytes)")
     reference: dict[int, np.ndarray] = {}
@@ -74,6 +79,20 @@ def probe_video(path: str) -> VideoMeta:
         raise VideoDecodeError(f"{path}: no frame decodes")
     backend: Backend = "decord" if _decord_agrees(path, num_frames, reference) else "pyav"
     return VideoMeta(num_frames, fps, width, height, backend)
+
+
+def _probe_frame_folder(path: str) -> VideoMeta:
+    """Count the frames of a JPEG folder and open its first and last frame."""
+    try:
+        num_frames = count_frames(path)
+        if num_frames == 0:
+            raise VideoDecodeError(f"{path}: no img_00001.jpg (not a frame folder)")
+        first, _ = read_frame_files(path, np.array([0, num_frames - 1]), None)
+    except VideoDecodeError:
+        raise
+    except OSError as exc:
+        raise VideoDecodeError(f"{path}: {exc}") from exc
+    return VideoMeta(num_frames, folder_fps(path), first.shape[1], first.shape[0], "frames")
 
 
 # Frames kept to check decord against: the one after each of the first 8 keyframes (where open
@@ -107,7 +126,7 @@ def read_frames(
     wanted = np.unique(indices)
     if wanted[0] < 0 or wanted[-1] >= meta.num_frames:
         raise VideoDecodeError(f"{path}: frame {int(wanted[-1])} out of range (0..{meta.num_frames - 1})")
-    decode = _read_decord if meta.backend == "decord" else _read_pyav
+    decode = {"decord": _read_decord, "pyav": _read_pyav, "frames": read_frame_files}[meta.backend]
     try:
         frames = decode(path, wanted, size)
     except VideoDecodeError:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,3 +127,48 @@ def test_check_data_lists_bad_files_and_fills_the_cache(bad_copy, tmp_path, monk
 
     assert json.loads(report.read_text())["test"]["frames"]["max"] == 16
     assert check_data(args) == 0
+
+
+def _as_unprivileged_user(check) -> None:
+    """Run ``check()`` in a forked child that has dropped root (root reads files whatever their mode)."""
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            if os.getuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            check()
+            status = 0
+        except BaseException as exc:  # report, then leave the child without running pytest's teardown
+            print(f"child failed: {exc!r}", flush=True)
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the unprivileged check failed; see the captured output"
+
+
+def test_an_unreadable_file_is_named_and_skipped(tiny_digits):
+    folder = Path(tempfile.mkdtemp(prefix="videovision-perm-"))  # /tmp, reachable by an unprivileged user
+    try:
+        folder.chmod(0o755)
+        readable, locked = folder / "ok.avi", folder / "locked.avi"
+        source = next((tiny_digits / "UCF-101" / "MoveDown").glob("*.avi"))
+        shutil.copy(source, readable)
+        shutil.copy(source, locked)
+        readable.chmod(0o644)
+        meta = probe_video(str(locked))
+        locked.chmod(0o000)
+
+        def check() -> None:
+            with pytest.raises(VideoDecodeError, match="locked.avi.*[Pp]ermission denied"):
+                probe_video(str(locked))
+            with pytest.raises(VideoDecodeError, match="locked.avi"):
+                read_frames(str(locked), np.arange(4), meta)  # probed before it was locked: the loader's path
+            dataset = ClipDataset([VideoRecord(str(locked), 0), VideoRecord(str(readable), 1)], [meta, meta], RandomClipSampler(clip_len=4))
+            sample = dataset[0]
+            assert int(sample["index"]) == 1 and int(sample["failures"]) == 1
+
+        _as_unprivileged_user(check)
+    finally:
+        shutil.rmtree(folder)

@@ -51,12 +51,19 @@ def _results(argv: list[str]) -> None:
     main(argv)
 
 
+def _extract_frames(argv: list[str]) -> None:
+    from .extract_frames import main
+
+    main(argv)
+
+
 TOOLS: dict[str, Callable[[list[str]], None]] = {
     "check-data": _check_data,
     "generate-data": _generate_data,
     "demo": _demo,
     "encoder-costs": _encoder_costs,
     "evaluate-features": _evaluate_features,
+    "extract-frames": _extract_frames,
     "results": _results,
 }
 
