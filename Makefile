@@ -26,5 +26,9 @@ test: install
 results: install
 	$(PY) -m videovision results
 
+# Data-loader benchmark (README): clips/s against the ffmpeg bound and a PyAV decode-all loader, worker memory.
+bench: install
+	$(PY) -m videovision bench
+
 clean:
 	rm -rf runs lightning_logs wandb .pytest_cache

@@ -57,7 +57,14 @@ def _extract_frames(argv: list[str]) -> None:
     main(argv)
 
 
+def _bench(argv: list[str]) -> None:
+    from .bench import main
+
+    main(argv)
+
+
 TOOLS: dict[str, Callable[[list[str]], None]] = {
+    "bench": _bench,
     "check-data": _check_data,
     "generate-data": _generate_data,
     "demo": _demo,
