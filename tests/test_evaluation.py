@@ -169,6 +169,7 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
     assert table.strip() in first
     assert (tmp_path / "results" / "tsne_vcop.png").is_file()
     cells = sorted((tmp_path / "results" / "cells").iterdir())
-    assert len(cells) == 1 + 2 * 2 + 2 * 2 * 2  # pretraining, extraction (2 encoders x 2 splits), fine-tunes
+    assert len(cells) == 2 + 2 * 2 * 2 + 2 * 2 * 2  # pretraining per seed; extraction (encoders x seeds x splits); fine-tunes
+    assert all(len(v) == 2 for row in summary["results"].values() for v in row["retrieval"].values())
     main(args)  # every cell cached: the same table again
     assert (tmp_path / "results" / "results.md").read_text() == table

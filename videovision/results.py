@@ -9,7 +9,8 @@ the experiments/demo configs):
   (the seed draws the subset and seeds the run), tested at video level (4 clips per video);
 - retrieval R@1/5/10 (VCOP's protocol: test queries against the train gallery).
 
-Each pretraining runs once (seed 0); probes and fine-tunes report mean ± std over the seeds.
+Every seed runs the whole chain: pretraining (or the random initialisation), embeddings, probes
+and fine-tunes (the seed also draws the labelled subset); the table gives mean ± std over seeds.
 Every finished cell is kept in ``<run-dir>/cells/`` so an interrupted run resumes where it stopped.
 """
 
@@ -50,8 +51,8 @@ class ResultsRun:
         path.write_text(json.dumps(result, indent=2))
         return result
 
-    def pretrain(self, method: str) -> str:
-        ckpt_dir = self.run_dir / "pretrain" / method
+    def pretrain(self, method: str, seed: int) -> str:
+        ckpt_dir = self.run_dir / "pretrain" / f"{method}_seed{seed}"
         checkpoint = ckpt_dir / "last.ckpt"
 
         def run() -> dict:
@@ -59,8 +60,9 @@ class ResultsRun:
                 args=[
                     f"--config={self.config_dir / PRETRAIN_CONFIGS[method]}",
                     f"--trainer.logger.init_args.save_dir={self.run_dir / 'logs'}",
-                    f"--trainer.logger.init_args.name=pretrain_{method}",
+                    f"--trainer.logger.init_args.name=pretrain_{method}_seed{seed}",
                     f"--trainer.callbacks.init_args.dirpath={ckpt_dir}",
+                    f"--seed_everything={seed}",
                     *QUIET,
                     *self.overrides,
                 ],
@@ -69,12 +71,14 @@ class ResultsRun:
             cli.trainer.fit(cli.model, datamodule=cli.datamodule)
             return {"checkpoint": str(checkpoint)}
 
+        name = f"pretrain_{method}_seed{seed}"
         if not checkpoint.is_file():
-            (self.run_dir / "cells" / f"pretrain_{method}.json").unlink(missing_ok=True)
-        return self.cell(f"pretrain_{method}", run)["checkpoint"]
+            (self.run_dir / "cells" / f"{name}.json").unlink(missing_ok=True)
+        return self.cell(name, run)["checkpoint"]
 
-    def extract(self, encoder: str, weights: str) -> Path:
-        folder = self.run_dir / "features" / encoder
+    def extract(self, encoder: str, weights: str, seed: int) -> Path:
+        """Train and test embeddings; ``seed`` initialises whatever ``weights`` do not set (all of a random encoder)."""
+        folder = self.run_dir / "features" / f"{encoder}_seed{seed}"
         for split in ("train", "test"):
 
             def run(split: str = split) -> dict:
@@ -84,6 +88,7 @@ class ResultsRun:
                         f"--model.init_args.pretrained={weights}",
                         f"--data.init_args.predict_split={split}",
                         f"--trainer.callbacks.init_args.out_dir={folder / split}",
+                        f"--seed_everything={seed}",
                         *QUIET,
                         *self.overrides,
                     ],
@@ -92,7 +97,7 @@ class ResultsRun:
                 cli.trainer.predict(cli.model, datamodule=cli.datamodule, return_predictions=False)
                 return {"folder": str(folder / split)}
 
-            self.cell(f"extract_{encoder}_{split}", run)
+            self.cell(f"extract_{encoder}_seed{seed}_{split}", run)
         return folder
 
     def finetune(self, encoder: str, weights: str, fraction: float, seed: int) -> dict:
@@ -128,7 +133,7 @@ def make_table(results: dict, fractions: list[float]) -> str:
     for encoder, row in results.items():
         cells = [_mean_std(row["probe"][f"{f:g}"]) for f in fractions]
         cells += [_mean_std(row["finetune"][f"{f:g}"]) for f in fractions]
-        cells += [f"{100 * row['retrieval'][k]:.1f}" for k in ("R@1", "R@5", "R@10")]
+        cells += [_mean_std(row["retrieval"][k]) for k in ("R@1", "R@5", "R@10")]
         lines.append(f"| {encoder} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -147,17 +152,22 @@ def main(argv: list[str] | None = None) -> dict:
 
     results: dict[str, dict] = {}
     for encoder in args.encoders:
-        weights = "null" if encoder == "random_init" else run.pretrain(encoder)
-        folder = run.extract(encoder, weights)
-        tsne_plot(load_embeddings(folder / "test"), run.run_dir / f"tsne_{encoder}.png", title=f"{encoder}: test videos")
-        row: dict = {"probe": {}, "finetune": {}}
-        for fraction in args.fractions:
-            probes = [evaluate(folder / "train", folder / "test", fraction, seed=seed) for seed in args.seeds]
-            row["probe"][f"{fraction:g}"] = [p["linear_probe"]["top1"] for p in probes]
-            row["retrieval"] = probes[0]["retrieval"]
-            tunes = [run.finetune(encoder, weights, fraction, seed) for seed in args.seeds]
-            row["finetune"][f"{fraction:g}"] = [t["top1"] for t in tunes]
-            print(f"{encoder} {fraction:.0%}: probe {_mean_std(row['probe'][f'{fraction:g}'])}, fine-tune {_mean_std(row['finetune'][f'{fraction:g}'])}")
+        row: dict = {"probe": {f"{f:g}": [] for f in args.fractions}, "finetune": {f"{f:g}": [] for f in args.fractions}}
+        row["retrieval"] = {k: [] for k in ("R@1", "R@5", "R@10", "R@20", "R@50")}
+        for seed in args.seeds:
+            weights = "null" if encoder == "random_init" else run.pretrain(encoder, seed)
+            folder = run.extract(encoder, weights, seed)
+            if seed == args.seeds[0]:
+                tsne_plot(load_embeddings(folder / "test"), run.run_dir / f"tsne_{encoder}.png", title=f"{encoder}: test videos")
+            for fraction in args.fractions:
+                probe = evaluate(folder / "train", folder / "test", fraction, seed=seed)
+                row["probe"][f"{fraction:g}"].append(probe["linear_probe"]["top1"])
+                row["finetune"][f"{fraction:g}"].append(run.finetune(encoder, weights, fraction, seed)["top1"])
+            for k, value in probe["retrieval"].items():
+                row["retrieval"][k].append(value)
+            print(f"{encoder} seed {seed}: " + ", ".join(
+                f"{f:.0%} probe {100 * row['probe'][f'{f:g}'][-1]:.1f} fine-tune {100 * row['finetune'][f'{f:g}'][-1]:.1f}" for f in args.fractions
+            ) + f", R@1 {100 * row['retrieval']['R@1'][-1]:.1f}")  # fmt: skip
         results[encoder] = row
 
     minutes = round((time.time() - start) / 60, 1)
