@@ -3,13 +3,15 @@
 Three backends:
 
 - ``decord``: fast random access (seeks to the keyframe before each request).
-- ``pyav``: sequential decode up to the last wanted frame. Slower, but right on the files where
-  decord returns wrong frames or claims more frames than decode (dmlc/decord #373, #195).
+- ``pyav``: decodes from the keyframe before the first wanted frame (or, where the probe found
+  seeking unreliable, from the start), counting frames exactly. Slower, but right on the files
+  where decord returns wrong frames or claims more frames than decode (dmlc/decord #373, #195).
 - ``frames``: a folder of JPEG frames (:mod:`data_modules.frame_folders`) instead of a file.
 
 :func:`probe_video` decodes every frame once with PyAV (the truth), keeps a few frames (after
 keyframes, and spread over the video), and asks decord for the same frames by random access; a
-different frame count or any differing pixel routes the file to ``pyav``. The result is cached per dataset
+different frame count or any differing pixel routes the file to ``pyav``, whose keyframe seeks are
+checked against the same frames (and kept only if they agree). The result is cached per dataset
 (:mod:`data_modules.metadata`) so that later epochs open only what they read.
 """
 
@@ -42,6 +44,7 @@ class VideoMeta:
     width: int
     height: int
     backend: Backend
+    keyframes: tuple[tuple[int, int], ...] = ()  # (frame index, pts) the pyav backend may seek to
 
 
 def probe_video(path: str) -> VideoMeta:
@@ -59,12 +62,13 @@ def probe_video(path: str) -> VideoMeta:
                 raise VideoDecodeError(f"{path}: no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            num_frames, last, keyframes, after_keyframe = 0, None, 0, False
+            num_frames, last, keyframes, after_keyframe = 0, None, [], False
             for num_frames, frame in enumerate(container.decode(stream), start=1):
                 index = num_frames - 1
-                if len(reference) < _MAX_SPOT_CHECKS and ((after_keyframe and keyframes <= 8) or index % 50 == 25):
+                if len(reference) < _MAX_SPOT_CHECKS and ((after_keyframe and len(keyframes) <= 8) or index % 50 == 25):
                     reference[index] = frame.to_ndarray(format="rgb24")
-                keyframes += bool(frame.key_frame)
+                if frame.key_frame:
+                    keyframes.append((index, frame.pts))
                 after_keyframe = bool(frame.key_frame)
                 last = frame
             if last is not None:
@@ -77,8 +81,12 @@ def probe_video(path: str) -> VideoMeta:
         raise VideoDecodeError(f"{path}: {exc}") from exc
     if num_frames == 0:
         raise VideoDecodeError(f"{path}: no frame decodes")
-    backend: Backend = "decord" if _decord_agrees(path, num_frames, reference) else "pyav"
-    return VideoMeta(num_frames, fps, width, height, backend)
+    if _decord_agrees(path, num_frames, reference):
+        return VideoMeta(num_frames, fps, width, height, "decord")
+    seekable = tuple((i, pts) for i, pts in keyframes if i > 0 and pts is not None)
+    if seekable and not _seeks_agree(path, seekable, reference):
+        seekable = ()
+    return VideoMeta(num_frames, fps, width, height, "pyav", seekable)
 
 
 def _probe_frame_folder(path: str) -> VideoMeta:
@@ -116,6 +124,14 @@ def _decord_agrees(path: str, num_frames: int, reference: dict[int, np.ndarray])
         return False
 
 
+def _seeks_agree(path: str, keyframes: tuple[tuple[int, int], ...], reference: dict[int, np.ndarray]) -> bool:
+    """Whether reading each reference frame through a keyframe seek gives the sequential decode's frame."""
+    try:
+        return all(np.array_equal(_read_pyav(path, np.array([i]), None, keyframes)[0], expected) for i, expected in sorted(reference.items()))
+    except Exception:  # a seek PyAV cannot do is a seek we do not use
+        return False
+
+
 def read_frames(
     path: str, indices: np.ndarray, meta: VideoMeta, size: tuple[int, int] | None = None
 ) -> np.ndarray:
@@ -126,19 +142,22 @@ def read_frames(
     wanted = np.unique(indices)
     if wanted[0] < 0 or wanted[-1] >= meta.num_frames:
         raise VideoDecodeError(f"{path}: frame {int(wanted[-1])} out of range (0..{meta.num_frames - 1})")
-    decode = {"decord": _read_decord, "pyav": _read_pyav, "frames": read_frame_files}[meta.backend]
     try:
-        frames = decode(path, wanted, size)
-    except VideoDecodeError:
-        raise
-    except Exception as exc:  # decord and PyAV raise many types for broken files
         if meta.backend == "decord":
-            try:
-                frames = _read_pyav(path, wanted, size)
-            except Exception as exc2:
-                raise VideoDecodeError(f"{path}: {exc2}") from exc2
+            frames = _read_decord(path, wanted, size)
+        elif meta.backend == "pyav":
+            frames = _read_pyav(path, wanted, size, tuple(map(tuple, meta.keyframes)))
         else:
+            frames = read_frame_files(path, wanted, size)
+    except Exception as exc:  # decord and PyAV raise many types for broken files
+        if meta.backend == "frames" or (meta.backend == "pyav" and not meta.keyframes):
+            if isinstance(exc, VideoDecodeError):
+                raise
             raise VideoDecodeError(f"{path}: {exc}") from exc
+        try:  # the slow path that is right wherever the file decodes at all: sequential from the start
+            frames = _read_pyav(path, wanted, size)
+        except Exception as exc2:
+            raise VideoDecodeError(f"{path}: {exc2}") from exc2
     return frames[np.searchsorted(wanted, indices)]
 
 
@@ -153,22 +172,38 @@ def _read_decord(path: str, wanted: np.ndarray, size: tuple[int, int] | None) ->
         del reader
 
 
-def _read_pyav(path: str, wanted: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+def _read_pyav(
+    path: str, wanted: np.ndarray, size: tuple[int, int] | None, keyframes: tuple[tuple[int, int], ...] = ()
+) -> np.ndarray:
+    """Decode from the last of ``keyframes`` (frame index, pts) at or before the first wanted frame,
+    or from the start; frames are counted from there, so index i is the i-th frame a sequential
+    decode gives. Leading frames that precede the keyframe in time (open GOPs) are skipped."""
+    first = int(wanted[0])
+    start_index, start_pts = max(((i, pts) for i, pts in keyframes if i <= first), default=(0, None))
     out: list[np.ndarray] = []
     targets = iter(wanted.tolist())
     target = next(targets)
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        for position, frame in enumerate(container.decode(stream)):
-            if position < target:
-                continue
-            if size is not None:
-                frame = frame.reformat(width=size[1], height=size[0])
-            out.append(frame.to_ndarray(format="rgb24"))
-            target = next(targets, None)
-            if target is None:
-                break
+        if start_pts is not None:
+            container.seek(start_pts, stream=stream, backward=True, any_frame=False)
+        position = start_index
+        for frame in container.decode(stream):
+            if start_pts is not None:
+                if frame.pts is None or frame.pts < start_pts:
+                    continue
+                if frame.pts != start_pts:
+                    raise VideoDecodeError(f"{path}: seek to frame {start_index} landed on pts {frame.pts}, not {start_pts}")
+                start_pts = None  # found the keyframe: count from here
+            if position == target:
+                if size is not None:
+                    frame = frame.reformat(width=size[1], height=size[0])
+                out.append(frame.to_ndarray(format="rgb24"))
+                target = next(targets, None)
+                if target is None:
+                    break
+            position += 1
     if len(out) != len(wanted):
         raise VideoDecodeError(f"{path}: only {len(out)} of {len(wanted)} frames decode")
     return np.stack(out)

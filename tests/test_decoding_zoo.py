@@ -72,3 +72,10 @@ def test_every_clip_matches_a_sequential_decode(zoo, name):
 def test_the_fast_path_still_serves_ordinary_files(zoo):
     assert probe_video(str(zoo["closed_gop_h264.mp4"])).backend == "decord"
     assert probe_video(str(zoo["h264.ts"])).backend == "pyav"
+
+
+def test_pyav_files_seek_to_checked_keyframes(zoo):
+    for name in ("hevc.mp4", "open_gop_h264.mkv", "mid_gop_cut.mp4"):
+        meta = probe_video(str(zoo[name]))
+        assert meta.backend == "pyav" and meta.keyframes, f"{name}: the seek path is not exercised"
+        assert all(index > 0 for index, _ in meta.keyframes)

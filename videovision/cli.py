@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Callable
 
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
@@ -87,6 +88,12 @@ class VideoVisionCLI(LightningCLI):
     """LightningCLI with any LightningModule / LightningDataModule chosen by ``class_path``."""
 
     def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+        with warnings.catch_warnings():
+            # tools (demo, results) build runs from argument lists while sys.argv holds the tool's own
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+            self._build(args, run)
+
+    def _build(self, args: list[str] | None, run: bool) -> None:
         super().__init__(
             LightningModule,
             LightningDataModule,
