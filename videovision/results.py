@@ -88,6 +88,7 @@ class ResultsRun:
                         f"--model.init_args.pretrained={weights}",
                         f"--data.init_args.predict_split={split}",
                         f"--trainer.callbacks.init_args.out_dir={folder / split}",
+                        f"--trainer.default_root_dir={folder / split}",
                         f"--seed_everything={seed}",
                         *QUIET,
                         *self.overrides,
