@@ -25,8 +25,9 @@ class VideoModule(LightningModule):
 
     Args:
         optimizer: ``adamw``, ``sgd`` (momentum 0.9, Nesterov) or ``lars`` (large-batch SimCLR).
-        lr: peak learning rate, reached after ``warmup_epochs`` (fractions allowed) of linear warm-up,
-            then cosine decay to zero at the end of training.
+        lr: peak learning rate, reached after ``warmup_epochs`` (fractions allowed) plus
+            ``warmup_steps`` of linear warm-up, then cosine decay to zero at the end of training.
+            Runs bounded by ``trainer.max_steps`` alone (``max_epochs: -1``) count warm-up in steps.
     """
 
     def __init__(
@@ -35,12 +36,14 @@ class VideoModule(LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         warmup_epochs: float = 0.0,
+        warmup_steps: int = 0,
     ) -> None:
         super().__init__()
         self.optimizer_name = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
         self.warmup_epochs = warmup_epochs
+        self.warmup_steps = warmup_steps
 
     def param_groups(self) -> Iterable[dict[str, Any]]:
         """Parameter groups, each may carry ``lr_scale``; default: every trainable parameter."""
@@ -58,6 +61,9 @@ class VideoModule(LightningModule):
         else:
             opt = LARS(groups)
         total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(self.warmup_epochs * total / max(1, self.trainer.max_epochs or 1))
+        epochs = self.trainer.max_epochs or -1
+        if self.warmup_epochs and epochs < 1:
+            raise ValueError("model.warmup_epochs needs trainer.max_epochs; a run bounded by max_steps sets model.warmup_steps")
+        warmup = self.warmup_steps + (int(self.warmup_epochs * total / epochs) if self.warmup_epochs else 0)
         schedule = torch.optim.lr_scheduler.LambdaLR(opt, partial(warmup_cosine, warmup=warmup, total=total))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
