@@ -151,6 +151,7 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
         "--encoders", "random_init", "vcop",
         "--fractions", "0.25", "1.0",
         "--seeds", "0", "1",
+        "--supervised-steps", "3",
         "--",
         "--trainer.max_steps=2",
         '--data.init_args.dataset={"class_path": "data_modules.UCF101", "init_args": {"root": "' + str(tiny_digits) + '"}}',
@@ -169,7 +170,8 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
     assert table.strip() in first
     assert (tmp_path / "results" / "tsne_vcop.png").is_file()
     cells = sorted((tmp_path / "results" / "cells").iterdir())
-    assert len(cells) == 2 + 2 * 2 * 2 + 2 * 2 * 2  # pretraining per seed; extraction (encoders x seeds x splits); fine-tunes
+    assert len(cells) == 2 + 2 * 2 * 2 + 2 * 2 * 2 + 2  # pretraining per seed; extraction (encoders x seeds x splits); fine-tunes; supervised
+    assert len(summary["supervised"]["top1"]) == 2 and "Supervised from random init" in table
     assert all(len(v) == 2 for row in summary["results"].values() for v in row["retrieval"].values())
     main(args)  # every cell cached: the same table again
     assert (tmp_path / "results" / "results.md").read_text() == table
