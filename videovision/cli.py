@@ -7,73 +7,33 @@ subcommands are listed in :data:`TOOLS`.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import warnings
-from typing import Callable
 
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
 
-def _generate_data(argv: list[str]) -> None:
-    from data_modules.moving_digits import main
-
-    main(argv)
-
-
-def _demo(argv: list[str]) -> None:
-    from .demo import main
-
-    main(argv)
-
-
-def _encoder_costs(argv: list[str]) -> None:
-    from .encoder_costs import main
-
-    main(argv)
-
-
-def _check_data(argv: list[str]) -> None:
-    from .check_data import main
-
-    sys.exit(main(argv))
-
-
-def _evaluate_features(argv: list[str]) -> None:
-    from .evaluate_features import main
-
-    main(argv)
-
-
-def _results(argv: list[str]) -> None:
-    from .results import main
-
-    main(argv)
-
-
-def _extract_frames(argv: list[str]) -> None:
-    from .extract_frames import main
-
-    main(argv)
-
-
-def _bench(argv: list[str]) -> None:
-    from .bench import main
-
-    main(argv)
-
-
-TOOLS: dict[str, Callable[[list[str]], None]] = {
-    "bench": _bench,
-    "check-data": _check_data,
-    "generate-data": _generate_data,
-    "demo": _demo,
-    "encoder-costs": _encoder_costs,
-    "evaluate-features": _evaluate_features,
-    "extract-frames": _extract_frames,
-    "results": _results,
+# Other subcommands: name -> module whose ``main(argv)`` runs it (imported only when called).
+TOOLS: dict[str, str] = {
+    "bench": "videovision.bench",
+    "check-data": "videovision.check_data",
+    "demo": "videovision.demo",
+    "encoder-costs": "videovision.encoder_costs",
+    "evaluate-features": "videovision.evaluate_features",
+    "extract-frames": "videovision.extract_frames",
+    "generate-data": "data_modules.moving_digits",
+    "results": "videovision.results",
 }
+
+
+def run_tool(name: str, argv: list[str]) -> None:
+    """Run tool ``name``; a tool returning an int (``check-data``) exits with it."""
+    result = importlib.import_module(TOOLS[name]).main(argv)
+    if isinstance(result, int):
+        sys.exit(result)
 
 
 class LoggedConfig(SaveConfigCallback):
@@ -118,6 +78,6 @@ def main(argv: list[str] | None = None) -> None:
             logger.addHandler(handler)
             logger.setLevel(logging.INFO)
     if tool_argv and tool_argv[0] in TOOLS:
-        TOOLS[tool_argv[0]](tool_argv[1:])
+        run_tool(tool_argv[0], tool_argv[1:])
     else:
         VideoVisionCLI(args=argv)
