@@ -9,9 +9,24 @@ from pathlib import Path
 
 import torch
 
-from .evaluation import knn_probe, linear_probe, load_embeddings, retrieval_recall, tsne_plot
+from .evaluation import Embeddings, knn_probe, linear_probe, load_embeddings, retrieval_recall, tsne_plot
 
 RETRIEVAL_KS = (1, 5, 10, 20, 50)
+
+
+def load_pair(train_dir: str | Path, test_dir: str | Path) -> tuple[Embeddings, Embeddings]:
+    """The train (gallery) and test (query) embeddings; their widths must agree."""
+    train, test = load_embeddings(train_dir), load_embeddings(test_dir)
+    if train.features.shape[1] != test.features.shape[1]:
+        raise ValueError(f"{train_dir} and {test_dir} hold embeddings of different widths")
+    return train, test
+
+
+def retrieval(train: Embeddings, test: Embeddings) -> dict[str, float]:
+    """R@1/5/10/20/50 of the test videos querying the whole train gallery."""
+    to_tensor = torch.from_numpy
+    recall = retrieval_recall(to_tensor(test.features), to_tensor(test.labels), to_tensor(train.features), to_tensor(train.labels), RETRIEVAL_KS)
+    return {f"R@{k}": v for k, v in recall.items()}
 
 
 def evaluate(
@@ -25,16 +40,11 @@ def evaluate(
 ) -> dict:
     """Linear probe and kNN (trained on a ``label_fraction`` of the train videos) and retrieval
     (test queries against the whole train gallery), all on the test split."""
-    train, test = load_embeddings(train_dir), load_embeddings(test_dir)
-    if train.features.shape[1] != test.features.shape[1]:
-        raise ValueError(f"{train_dir} and {test_dir} hold embeddings of different widths")
-    recall = retrieval_recall(
-        torch.from_numpy(test.features), torch.from_numpy(test.labels), torch.from_numpy(train.features), torch.from_numpy(train.labels), RETRIEVAL_KS
-    )
+    train, test = load_pair(train_dir, test_dir)
     return {
         "linear_probe": linear_probe(train, test, label_fraction, samples_per_class, seed, C),
         "knn": knn_probe(train, test, knn_k, label_fraction=label_fraction, seed=seed),
-        "retrieval": {f"R@{k}": v for k, v in recall.items()},
+        "retrieval": retrieval(train, test),
         "train_videos": len(train.labels),
         "test_videos": len(test.labels),
     }

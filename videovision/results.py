@@ -29,8 +29,8 @@ import numpy as np
 
 from .cli import VideoVisionCLI
 from .demo import EXPERIMENTS, fit_and_test
-from .evaluate_features import evaluate
-from .evaluation import load_embeddings, tsne_plot
+from .evaluate_features import load_pair, retrieval
+from .evaluation import linear_probe, tsne_plot
 
 PRETRAIN_CONFIGS = {"simclr": "pretrain_simclr.yaml", "vcop": "pretrain.yaml", "simclr_vcop": "pretrain_simclr_vcop.yaml"}
 ENCODERS = ("random_init", *PRETRAIN_CONFIGS)
@@ -166,13 +166,13 @@ def main(argv: list[str] | None = None) -> dict:
         for seed in args.seeds:
             weights = "null" if encoder == "random_init" else run.pretrain(encoder, seed)
             folder = run.extract(encoder, weights, seed)
+            train, test = load_pair(folder / "train", folder / "test")
             if seed == args.seeds[0]:
-                tsne_plot(load_embeddings(folder / "test"), run.run_dir / f"tsne_{encoder}.png", title=f"{encoder}: test videos")
+                tsne_plot(test, run.run_dir / f"tsne_{encoder}.png", title=f"{encoder}: test videos")
             for fraction in args.fractions:
-                probe = evaluate(folder / "train", folder / "test", fraction, seed=seed)
-                row["probe"][f"{fraction:g}"].append(probe["linear_probe"]["top1"])
+                row["probe"][f"{fraction:g}"].append(linear_probe(train, test, fraction, seed=seed)["top1"])
                 row["finetune"][f"{fraction:g}"].append(run.finetune(encoder, weights, fraction, seed)["top1"])
-            for k, value in probe["retrieval"].items():
+            for k, value in retrieval(train, test).items():
                 row["retrieval"][k].append(value)
             print(f"{encoder} seed {seed}: " + ", ".join(
                 f"{f:.0%} probe {100 * row['probe'][f'{f:g}'][-1]:.1f} fine-tune {100 * row['finetune'][f'{f:g}'][-1]:.1f}" for f in args.fractions
