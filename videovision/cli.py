@@ -15,6 +15,8 @@ import warnings
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
+from videovision.slurm_requeue import requeue_callback
+
 
 # Other subcommands: name -> module whose ``main(argv)`` runs it (imported only when called).
 TOOLS: dict[str, str] = {
@@ -66,6 +68,13 @@ class VideoVisionCLI(LightningCLI):
             args=args,
             run=run,
         )
+
+    def instantiate_trainer(self, **kwargs) -> Trainer:
+        """The configured trainer, plus :class:`~videovision.slurm_requeue.SLURMRequeue` under SLURM."""
+        trainer = super().instantiate_trainer(**kwargs)
+        if (callback := requeue_callback(trainer)) is not None:
+            trainer.callbacks.append(callback)
+        return trainer
 
 
 def main(argv: list[str] | None = None) -> None:
