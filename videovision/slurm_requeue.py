@@ -2,8 +2,8 @@
 
 Lightning's own SLURM handler saves the checkpoint inside the signal handler. Under DDP that
 runs a collective (the checkpoint barrier) wherever each rank happens to be when the signal
-lands, for instance in the middle of the gradient all-reduce on the other rank, and the job
-can hang until its time limit instead of requeueing. Here the handler only records the signal;
+lands, while another rank may be inside a training-step collective (seen here: NT-Xent's
+all_gather), and the job hangs until its time limit instead of requeueing. Here the handler only records the signal;
 after each training batch the ranks agree (one scalar all-reduce) whether any of them got it,
 and then all save ``hpc_ckpt_N.ckpt`` together, rank 0 runs ``scontrol requeue`` and every rank
 waits for SLURM to end it. Lightning resumes from the newest ``hpc_ckpt_N.ckpt`` in
@@ -44,8 +44,8 @@ def slurm_job_id() -> str:
 class SLURMRequeue(Callback):
     """On ``signum`` (SIGUSR1, as ``#SBATCH --signal=SIGUSR1@90`` sends), save and requeue the job.
 
-    Installed by :class:`videovision.cli.VideoVisionCLI` for every fit under SLURM with Lightning's
-    auto-requeue on; it takes the place of Lightning's handler (which steps aside when a handler
+    Installed by :class:`videovision.cli.VideoVisionCLI` for every multi-process fit under SLURM with
+    Lightning's auto-requeue on; it takes the place of Lightning's handler (which steps aside when a handler
     for the signal is already there). ``kill_wait_s``: how long a rank waits for SLURM to end it
     after the requeue before it gives up with an error.
     """
@@ -91,7 +91,6 @@ class SLURMRequeue(Callback):
             return
         time.sleep(self.kill_wait_s)
         raise RuntimeError(f"job {slurm_job_id()} was requeued but SLURM did not end it within {self.kill_wait_s} s")
-
 
 
 def requeue_callback(trainer: Trainer) -> SLURMRequeue | None:
