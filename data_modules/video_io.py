@@ -46,6 +46,9 @@ class VideoMeta:
     backend: Backend
     keyframes: tuple[tuple[int, int], ...] = ()  # (frame index, pts) the pyav backend may seek to
 
+    def __post_init__(self) -> None:  # the metadata cache (JSON) gives lists
+        object.__setattr__(self, "keyframes", tuple(map(tuple, self.keyframes)))
+
 
 def probe_video(path: str) -> VideoMeta:
     """Decode ``path`` once with PyAV to learn its real length; choose the backend that reads it right."""
@@ -96,8 +99,6 @@ def _probe_frame_folder(path: str) -> VideoMeta:
         if num_frames == 0:
             raise VideoDecodeError(f"{path}: no img_00001.jpg (not a frame folder)")
         first, _ = read_frame_files(path, np.array([0, num_frames - 1]), None)
-    except VideoDecodeError:
-        raise
     except OSError as exc:
         raise VideoDecodeError(f"{path}: {exc}") from exc
     return VideoMeta(num_frames, folder_fps(path), first.shape[1], first.shape[0], "frames")
@@ -146,7 +147,7 @@ def read_frames(
         if meta.backend == "decord":
             frames = _read_decord(path, wanted, size)
         elif meta.backend == "pyav":
-            frames = _read_pyav(path, wanted, size, tuple(map(tuple, meta.keyframes)))
+            frames = _read_pyav(path, wanted, size, meta.keyframes)
         else:
             frames = read_frame_files(path, wanted, size)
     except Exception as exc:  # decord and PyAV raise many types for broken files
