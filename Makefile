@@ -4,17 +4,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test results bench clean
+.PHONY: install lint lock demo test results bench clean
 
 install: $(STAMP)
 
 # torch is pinned here only (pyproject keeps ranges): these wheels are the ones this platform serves from disk.
-$(STAMP): pyproject.toml
+# constraints.txt holds every version the suite last passed with (`make lock` writes it anew).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+lock: install
+	$(PY) -m pip freeze --all --exclude-editable > constraints.txt
 
 demo: install
 	$(PY) -m videovision demo

@@ -1,9 +1,9 @@
 """VideoVision's data layer: dataset readers, clip samplers, decoding and the LightningDataModule."""
 
 from .clip_samplers import ClipSampler, PairClipSampler, RandomClipSampler, TupleClipSampler, UniformClipSampler
-from .gpu_transforms import ClipTransform, EvalTransform, TrainAugmentation
 from .moving_digits import MovingDigits
 from .readers import UCF101, DatasetReader, VideoRecord
+from .transforms import ClipTransform, EvalTransform, TrainAugmentation
 from .video_datamodule import VideoDataModule
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 Each item decodes only the frames its sampler asks for, as uint8, in the DataLoader worker.
 A video that fails to decode is logged once (path and reason), never drawn again by that
-worker, and another video is drawn in its place, as PyTorchVideo does; the number of such failures travels with the sample
+worker, and another video is drawn in its place, as PyTorchVideo does; the number of such
+failures travels with the sample
 (``failures``) so the LightningModule can count them per epoch across workers and processes.
 """
 
@@ -22,10 +23,11 @@ log = logging.getLogger(__name__)
 
 
 class ClipDataset(Dataset):
-    """``dataset[i]`` -> ``{"clips": uint8 (K, T, 3, H, W), "label": int64, "index": int64, "failures": int64}``.
+    """``dataset[i]`` -> ``{"clips": uint8 (K, T, 3, H, W), "label": int64, "index": int64, "failures": int64,
+    "path": str}``.
 
-    ``index`` is the video actually returned (after any replacement), so evaluation can average
-    the views of one video.
+    ``index`` and ``path`` are the video actually returned (after any replacement), so evaluation
+    can average the views of one video and writers can name it.
     """
 
     def __init__(
@@ -50,7 +52,7 @@ class ClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
         rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
         failures = 0
         while index in self._bad or (frames := self._read(index, rng)) is None:
@@ -65,6 +67,7 @@ class ClipDataset(Dataset):
             "label": torch.tensor(record.label, dtype=torch.int64),
             "index": torch.tensor(index, dtype=torch.int64),
             "failures": torch.tensor(failures, dtype=torch.int64),
+            "path": record.path,
         }
 
     def _read(self, index: int, rng: np.random.Generator) -> np.ndarray | None:

@@ -59,7 +59,9 @@ def _scaled(width: int, height: int, short_side: int | None) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def extract_frames(video: str | Path, folder: str | Path, fps: float | None = None, short_side: int | None = None, quality: int = 90) -> int:
+def extract_frames(
+    video: str | Path, folder: str | Path, fps: float | None = None, short_side: int | None = None, quality: int = 90
+) -> int:
     """Decode ``video`` once (PyAV, sequentially) and write its frames as JPEGs into ``folder``.
 
     ``fps``: keep, for each time ``k / fps``, the last frame shown at that time (ffmpeg's ``fps``
@@ -82,7 +84,9 @@ def extract_frames(video: str | Path, folder: str | Path, fps: float | None = No
             time = float(frame.time) if frame.time is not None else position / (source_fps or fps)
             start = time if start is None else start
             while pending is not None and time - start > written / fps + 1e-9:
-                written = _save(pending, folder, written, short_side, quality)  # ``pending`` is on screen at written / fps
+                written = _save(
+                    pending, folder, written, short_side, quality
+                )  # ``pending`` is on screen at written / fps
             pending = frame
         if pending is not None:
             written = _save(pending, folder, written, short_side, quality)
@@ -95,6 +99,8 @@ def extract_frames(video: str | Path, folder: str | Path, fps: float | None = No
 
 def _save(frame: av.VideoFrame, folder: Path, index: int, short_side: int | None, quality: int) -> int:
     width, height = _scaled(frame.width, frame.height, short_side)
-    image = frame.to_image() if (width, height) == (frame.width, frame.height) else frame.reformat(width, height).to_image()
+    image = (
+        frame.to_image() if (width, height) == (frame.width, frame.height) else frame.reformat(width, height).to_image()
+    )
     image.save(frame_path(folder, index), quality=quality)
     return index + 1

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 from .video_io import VideoDecodeError, VideoMeta, probe_video

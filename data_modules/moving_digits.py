@@ -79,7 +79,9 @@ def _make_source(rng: np.random.Generator, digits: np.ndarray, size: int) -> _So
     for _ in range(int(rng.integers(2, 6))):
         w, h = (int(v) for v in rng.integers(size // 10, size // 3, size=2))
         x, y = (int(v) for v in rng.integers(0, size - min(w, h), size=2))
-        background[:, y : y + h, x : x + w] = torch.from_numpy(rng.uniform(0.0, 0.6, size=3).astype(np.float32))[:, None, None]
+        background[:, y : y + h, x : x + w] = torch.from_numpy(rng.uniform(0.0, 0.6, size=3).astype(np.float32))[
+            :, None, None
+        ]
     background += torch.from_numpy(rng.normal(0, 0.03, size=(3, size, size)).astype(np.float32))
     digit_rgb = torch.from_numpy(rng.uniform(0.7, 1.0, size=3).astype(np.float32))
     return _Source(sprite=sprite, digit_rgb=digit_rgb, background=background.clamp(0, 1))

@@ -45,7 +45,7 @@ class DatasetReader(ABC):
     @property
     def root(self) -> Path:
         """Folder the metadata cache is keyed by."""
-        return Path(getattr(self, "_root"))
+        return Path(self._root)
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -173,7 +173,9 @@ class Kinetics(DatasetReader):
         index = {c: i for i, c in enumerate(self.classes)}
         out, missing = [], 0
         for row in self._rows(split):
-            stem = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}{self.ext}"
+            stem = (
+                f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}{self.ext}"
+            )
             label = index.get(row.get("label", ""), UNLABELLED)
             candidates = [folder / row.get("label", "") / stem, folder / stem]
             found = next((p for p in candidates if p.exists()), None)
@@ -222,7 +224,11 @@ class VideoFolder(DatasetReader):
         if not self.labelled:
             return [VideoRecord(str(p)) for p in files]
         index = {c: i for i, c in enumerate(self.classes)}
-        return [VideoRecord(str(p), index.get(p.relative_to(base).parts[0], UNLABELLED)) for p in files if len(p.relative_to(base).parts) > 1]
+        return [
+            VideoRecord(str(p), index.get(p.relative_to(base).parts[0], UNLABELLED))
+            for p in files
+            if len(p.relative_to(base).parts) > 1
+        ]
 
 
 class Manifest(DatasetReader):
@@ -262,7 +268,9 @@ class Manifest(DatasetReader):
     def classes(self) -> list[str]:
         if self._classes is None:
             labels = {str(r["label"]) for r in self._rows("train") if str(r.get("label", "")) != ""}
-            self._classes = sorted(labels, key=lambda x: (not x.lstrip("-").isdigit(), int(x) if x.lstrip("-").isdigit() else 0, x))
+            self._classes = sorted(
+                labels, key=lambda x: (not x.lstrip("-").isdigit(), int(x) if x.lstrip("-").isdigit() else 0, x)
+            )
         return self._classes
 
     def records(self, split: Split) -> list[VideoRecord]:

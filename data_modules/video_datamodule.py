@@ -4,53 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
-from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
-import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
 from .clip_dataset import ClipDataset
 from .clip_samplers import ClipSampler, UniformClipSampler
-from .gpu_transforms import ClipTransform, EvalTransform, TrainAugmentation
 from .metadata import probe_videos
 from .readers import DatasetReader, Split, VideoRecord
+from .subsets import few_labels
+from .transforms import ClipTransform, EvalTransform, TrainAugmentation
 
 log = logging.getLogger(__name__)
-
-
-def stratified_subset(
-    labels: Sequence[int], label_fraction: float = 1.0, samples_per_class: int | None = None, seed: int = 0
-) -> list[int]:
-    """Sorted positions of a stratified, seeded subset: ``ceil(label_fraction * n_c)`` (at least 1) or
-    ``samples_per_class`` items of each class. The same arguments always give the same subset."""
-    if not 0 < label_fraction <= 1:
-        raise ValueError(f"label_fraction must be in (0, 1], got {label_fraction}")
-    if label_fraction == 1 and samples_per_class is None:
-        return list(range(len(labels)))
-    by_class: dict[int, list[int]] = defaultdict(list)
-    for i, label in enumerate(labels):
-        by_class[int(label)].append(i)
-    rng = np.random.default_rng(seed)
-    keep: list[int] = []
-    for label in sorted(by_class):
-        members = by_class[label]
-        n = samples_per_class if samples_per_class is not None else max(1, math.ceil(label_fraction * len(members)))
-        keep.extend(members[i] for i in rng.permutation(len(members))[: min(n, len(members))])
-    return sorted(keep)
-
-
-def few_labels(
-    records: list[VideoRecord], label_fraction: float = 1.0, samples_per_class: int | None = None, seed: int = 0
-) -> list[VideoRecord]:
-    """The records of :func:`stratified_subset` over their labels."""
-    keep = stratified_subset([r.label for r in records], label_fraction, samples_per_class, seed)
-    return [records[i] for i in keep]
 
 
 class VideoDataModule(LightningDataModule):
@@ -71,7 +39,7 @@ class VideoDataModule(LightningDataModule):
 
     def __init__(
         self,
-        dataset: DatasetReader,
+        reader: DatasetReader,
         train_sampler: ClipSampler,
         eval_sampler: ClipSampler | None = None,
         train_transform: ClipTransform | None = None,
@@ -89,10 +57,13 @@ class VideoDataModule(LightningDataModule):
         frames_dir: str | None = None,
     ) -> None:
         super().__init__()
-        self.reader = dataset
+        self.reader = reader
         self.train_sampler = train_sampler
         self.eval_sampler = eval_sampler or UniformClipSampler(
-            num_clips=10, clip_len=train_sampler.clip_len, stride=train_sampler.stride, target_fps=train_sampler.target_fps
+            num_clips=10,
+            clip_len=train_sampler.clip_len,
+            stride=train_sampler.stride,
+            target_fps=train_sampler.target_fps,
         )
         self.train_transform = train_transform or TrainAugmentation()
         self.eval_transform = eval_transform or EvalTransform()
@@ -127,7 +98,9 @@ class VideoDataModule(LightningDataModule):
         root = self.reader.root
         outside = [r.path for r in records if not Path(r.path).is_relative_to(root)]
         if outside:
-            raise ValueError(f"data.frames_dir maps videos below the dataset root {root}, but {outside[0]} is not below it")
+            raise ValueError(
+                f"data.frames_dir maps videos below the dataset root {root}, but {outside[0]} is not below it"
+            )
         return [replace(r, path=str(self.frames_dir / Path(r.path).relative_to(root).with_suffix(""))) for r in records]
 
     def _records(self, split: Split, subset: bool) -> list[VideoRecord]:

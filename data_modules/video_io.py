@@ -128,14 +128,15 @@ def _decord_agrees(path: str, num_frames: int, reference: dict[int, np.ndarray])
 def _seeks_agree(path: str, keyframes: tuple[tuple[int, int], ...], reference: dict[int, np.ndarray]) -> bool:
     """Whether reading each reference frame through a keyframe seek gives the sequential decode's frame."""
     try:
-        return all(np.array_equal(_read_pyav(path, np.array([i]), None, keyframes)[0], expected) for i, expected in sorted(reference.items()))
+        return all(
+            np.array_equal(_read_pyav(path, np.array([i]), None, keyframes)[0], expected)
+            for i, expected in sorted(reference.items())
+        )
     except Exception:  # a seek PyAV cannot do is a seek we do not use
         return False
 
 
-def read_frames(
-    path: str, indices: np.ndarray, meta: VideoMeta, size: tuple[int, int] | None = None
-) -> np.ndarray:
+def read_frames(path: str, indices: np.ndarray, meta: VideoMeta, size: tuple[int, int] | None = None) -> np.ndarray:
     """Frames ``indices`` (any shape, values in ``[0, meta.num_frames)``) as uint8 ``(*indices.shape, H, W, 3)``.
 
     ``size`` = (height, width) resizes at decode time. Raises :class:`VideoDecodeError`.
@@ -195,7 +196,9 @@ def _read_pyav(
                 if frame.pts is None or frame.pts < start_pts:
                     continue
                 if frame.pts != start_pts:
-                    raise VideoDecodeError(f"{path}: seek to frame {start_index} landed on pts {frame.pts}, not {start_pts}")
+                    raise VideoDecodeError(
+                        f"{path}: seek to frame {start_index} landed on pts {frame.pts}, not {start_pts}"
+                    )
                 start_pts = None  # found the keyframe: count from here
             if position == target:
                 if size is not None:

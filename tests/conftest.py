@@ -23,6 +23,6 @@ def cli_env(tiny_digits, tmp_path, monkeypatch) -> list[str]:
     """LightningCLI overrides that point the tiny configs at the tiny data and a fresh run folder."""
     monkeypatch.setenv("HOME", str(tmp_path))
     return [
-        f"--data.init_args.dataset.init_args.root={tiny_digits}",
+        f"--data.init_args.reader.init_args.root={tiny_digits}",
         f"--trainer.default_root_dir={tmp_path / 'run'}",
     ]

@@ -30,7 +30,9 @@ def bad_copy(tiny_digits, tmp_path):
     (videos / train[1]).write_bytes(data[: len(data) // 2])  # truncated mid-stream
     (videos / train[2]).write_text("this is not a video\n")  # not a video
     (videos / train[3]).unlink()  # missing
-    return root, {str(videos / name): kind for name, kind in zip(train, ["empty", "truncated", "not-a-video", "missing"])}
+    return root, {
+        str(videos / name): kind for name, kind in zip(train, ["empty", "truncated", "not-a-video", "missing"])
+    }
 
 
 def test_probe_names_the_file_and_the_reason(bad_copy, tmp_path):
@@ -57,8 +59,14 @@ def test_truncated_video_is_skipped_or_reports_only_frames_that_decode(bad_copy)
 
 def test_bad_files_are_skipped_counted_and_training_data_still_flows(bad_copy, tmp_path, caplog):
     root, bad = bad_copy
-    dm = VideoDataModule(UCF101(str(root)), RandomClipSampler(clip_len=4), batch_size=4, num_workers=0,
-                         cache_dir=str(tmp_path / "cache"), max_bad_fraction=0.5)
+    dm = VideoDataModule(
+        UCF101(str(root)),
+        RandomClipSampler(clip_len=4),
+        batch_size=4,
+        num_workers=0,
+        cache_dir=str(tmp_path / "cache"),
+        max_bad_fraction=0.5,
+    )
     dm.prepare_data()
     with caplog.at_level(logging.WARNING):
         dm.setup("fit")
@@ -72,8 +80,13 @@ def test_bad_files_are_skipped_counted_and_training_data_still_flows(bad_copy, t
 
 def test_too_many_bad_files_fail_early_with_the_list(bad_copy, tmp_path):
     root, bad = bad_copy
-    dm = VideoDataModule(UCF101(str(root)), RandomClipSampler(clip_len=4), num_workers=0,
-                         cache_dir=str(tmp_path / "cache"), max_bad_fraction=0.01)
+    dm = VideoDataModule(
+        UCF101(str(root)),
+        RandomClipSampler(clip_len=4),
+        num_workers=0,
+        cache_dir=str(tmp_path / "cache"),
+        max_bad_fraction=0.01,
+    )
     dm.prepare_data()
     with pytest.raises(RuntimeError, match="max_bad_fraction") as info:
         dm.setup("fit")
@@ -109,13 +122,13 @@ def test_metadata_cache_is_reused_and_refreshed_when_a_file_changes(tiny_digits,
 
 
 def test_check_data_lists_bad_files_and_fills_the_cache(bad_copy, tmp_path, monkeypatch, capsys):
-    from videovision.check_data import main as check_data
+    from videovision.tools.check_data import main as check_data
 
     from .conftest import CONFIGS
 
     root, bad = bad_copy
     monkeypatch.setenv("HOME", str(tmp_path))
-    args = ["--config", str(CONFIGS / "tiny_probe.yaml"), f"--data.init_args.dataset.init_args.root={root}"]
+    args = ["--config", str(CONFIGS / "tiny_probe.yaml"), f"--data.init_args.reader.init_args.root={root}"]
     report = tmp_path / "report.json"
     assert check_data([*args, "--strict", "--report", str(report)]) == 1
     out = capsys.readouterr().out
@@ -165,7 +178,11 @@ def test_an_unreadable_file_is_named_and_skipped(tiny_digits):
                 probe_video(str(locked))
             with pytest.raises(VideoDecodeError, match="locked.avi"):
                 read_frames(str(locked), np.arange(4), meta)  # probed before it was locked: the loader's path
-            dataset = ClipDataset([VideoRecord(str(locked), 0), VideoRecord(str(readable), 1)], [meta, meta], RandomClipSampler(clip_len=4))
+            dataset = ClipDataset(
+                [VideoRecord(str(locked), 0), VideoRecord(str(readable), 1)],
+                [meta, meta],
+                RandomClipSampler(clip_len=4),
+            )
             sample = dataset[0]
             assert int(sample["index"]) == 1 and int(sample["failures"]) == 1
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from videovision.bench import frames_per_clip, main
+from videovision.tools.bench import frames_per_clip, main
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed (.ci/run installs it)")
 

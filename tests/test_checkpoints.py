@@ -7,7 +7,7 @@ import collections
 import pytest
 import torch
 
-from videovision.models.backbones import load_state_dict_file
+from videovision.checkpoints import load_state_dict_file
 
 
 class Payload:

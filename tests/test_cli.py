@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from videovision.cli import VideoVisionCLI, main
+from videovision.cli import VideoVisionCLI
+from videovision.commands import main
 
 from .conftest import CONFIGS
 
@@ -55,7 +56,9 @@ def test_a_checkpoint_without_encoder_weights_is_refused(tmp_path):
     bad = tmp_path / "other.ckpt"
     torch.save({"state_dict": {"head.weight": torch.zeros(1)}}, bad)
     with pytest.raises(ValueError, match="no 'encoder.\\*' weights"):
-        VideoVisionCLI(args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", f"--model.init_args.pretrained={bad}"], run=False)
+        VideoVisionCLI(
+            args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", f"--model.init_args.pretrained={bad}"], run=False
+        )
 
 
 def test_a_wrong_config_key_fails_before_any_work(cli_env, capsys):
@@ -64,8 +67,8 @@ def test_a_wrong_config_key_fails_before_any_work(cli_env, capsys):
     assert "no_such_key" in capsys.readouterr().err
 
 
-RUNNABLE_CONFIGS = sorted(  # encoder*: fragments included by others; sweeps/: W&B sweep files (test_logging)
-    p for p in EXPERIMENTS.rglob("*.yaml") if not p.name.startswith("encoder") and p.parent.name != "sweeps"
+RUNNABLE_CONFIGS = sorted(  # base/: parts composed into the others; sweeps/: W&B sweep files (test_logging)
+    p for p in EXPERIMENTS.rglob("*.yaml") if p.parent.name not in ("base", "sweeps")
 )
 
 
@@ -80,8 +83,15 @@ def test_every_experiment_config_parses(config, capsys):
 def test_ddp_fit_on_two_cpu_processes(cli_env, tmp_path):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     cmd = [
-        sys.executable, "-m", "videovision", "fit", f"--config={CONFIGS / 'tiny_pretrain.yaml'}", *cli_env,
-        "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.accelerator=cpu",
+        sys.executable,
+        "-m",
+        "videovision",
+        "fit",
+        f"--config={CONFIGS / 'tiny_pretrain.yaml'}",
+        *cli_env,
+        "--trainer.strategy=ddp",
+        "--trainer.devices=2",
+        "--trainer.accelerator=cpu",
     ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -113,7 +123,9 @@ def test_3d_cnn_encoder_runs_vcop_through_the_cli(cli_env):
 
 
 def test_probe_takes_its_class_count_from_the_dataset(cli_env):
-    cli = VideoVisionCLI(args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, "--model.init_args.num_classes=null"], run=False)
+    cli = VideoVisionCLI(
+        args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, "--model.init_args.num_classes=null"], run=False
+    )
     assert cli.model.head is None
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     assert cli.model.num_classes == 8 and cli.model.head[-1].out_features == 8
@@ -122,6 +134,8 @@ def test_probe_takes_its_class_count_from_the_dataset(cli_env):
 
 
 def test_a_wrong_class_count_is_named(cli_env):
-    cli = VideoVisionCLI(args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, "--model.init_args.num_classes=5"], run=False)
+    cli = VideoVisionCLI(
+        args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, "--model.init_args.num_classes=5"], run=False
+    )
     with pytest.raises(ValueError, match="num_classes is 5 but the dataset has 8 classes"):
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)

@@ -17,7 +17,7 @@ from data_modules import (
     VideoDataModule,
 )
 from data_modules.readers import VideoRecord
-from data_modules.video_datamodule import few_labels
+from data_modules.subsets import few_labels
 
 from .conftest import TINY_SPEC
 
@@ -75,7 +75,12 @@ def _datamodule(root, sampler, tmp_path, **kwargs) -> VideoDataModule:
 
 
 @pytest.mark.parametrize(
-    "sampler,k", [(TupleClipSampler(num_clips=3, clip_len=4, gap=1), 3), (PairClipSampler(clip_len=4), 2), (RandomClipSampler(clip_len=4), 1)]
+    "sampler,k",
+    [
+        (TupleClipSampler(num_clips=3, clip_len=4, gap=1), 3),
+        (PairClipSampler(clip_len=4), 2),
+        (RandomClipSampler(clip_len=4), 1),
+    ],
 )
 def test_training_batches(tiny_digits, tmp_path, sampler, k):
     dm = _datamodule(tiny_digits, sampler, tmp_path)

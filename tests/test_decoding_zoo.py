@@ -18,16 +18,42 @@ import pytest
 
 from data_modules.video_io import probe_video, read_frames
 
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install ffmpeg)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install ffmpeg)"
+)
 
 SOURCE = "testsrc2=size=128x96:rate=25:duration=4"  # moving pattern with a frame counter: no two frames alike
 ZOO = {
     "closed_gop_h264.mp4": ["-c:v", "libx264", "-g", "25", "-bf", "2", "-x264-params", "open-gop=0"],
-    "open_gop_h264.mkv": ["-c:v", "libx264", "-g", "50", "-bf", "3", "-x264-params", "open-gop=1:keyint=50:min-keyint=50:scenecut=0"],
+    "open_gop_h264.mkv": [
+        "-c:v",
+        "libx264",
+        "-g",
+        "50",
+        "-bf",
+        "3",
+        "-x264-params",
+        "open-gop=1:keyint=50:min-keyint=50:scenecut=0",
+    ],
     "h264.ts": ["-c:v", "libx264", "-g", "25", "-bf", "2", "-f", "mpegts"],
     "vfr.mp4": ["-vf", "setpts='PTS+if(gt(N,30),0.04*(N-30),0)/TB'", "-fps_mode", "vfr", "-c:v", "libx264", "-g", "25"],
     "hevc.mp4": ["-c:v", "libx265", "-x265-params", "keyint=25:log-level=error", "-tag:v", "hvc1"],
-    "vp9_altref.webm": ["-c:v", "libvpx-vp9", "-auto-alt-ref", "1", "-lag-in-frames", "16", "-g", "25", "-b:v", "500k", "-deadline", "realtime", "-cpu-used", "8"],
+    "vp9_altref.webm": [
+        "-c:v",
+        "libvpx-vp9",
+        "-auto-alt-ref",
+        "1",
+        "-lag-in-frames",
+        "16",
+        "-g",
+        "25",
+        "-b:v",
+        "500k",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+    ],
 }
 
 

@@ -1,4 +1,4 @@
-"""NT-Xent under DDP: 2 CPU processes with batch B equal 1 process with batch 2B (loss and gradients)."""
+"""Under DDP on 2 CPU processes: NT-Xent with batch B equals 1 process with 2B; so do the pretraining monitors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from videovision.objectives import NTXentLoss
-from videovision.tasks.monitors import gather_rows
+from videovision.distributed import gather_rows
+from videovision.models import ClipEncoder
+from videovision.objectives import NTXentLoss, VCOPObjective
+from videovision.tasks import SSLPretrainModule
 
 
 def _free_port() -> int:
@@ -52,3 +54,45 @@ def test_nt_xent_on_two_processes_equals_one_process_with_the_whole_batch():
     torch.testing.assert_close(grad_a, a.grad)
     torch.testing.assert_close(grad_b, b.grad)
     assert out[0][3].tolist() == [0, 0, 1] == out[1][3].tolist()
+
+
+class _TinyEncoder(ClipEncoder):
+    out_dim = 4
+
+
+def _monitor_scores(
+    val: list[tuple[torch.Tensor, ...]], bank: list[tuple[torch.Tensor, torch.Tensor]]
+) -> dict[str, float]:
+    """What SSLPretrainModule's validation epoch end logs for these per-rank parts."""
+    module = SSLPretrainModule(_TinyEncoder(), [VCOPObjective], num_classes=3, knn_k=3)
+    module._val, module._bank = list(val), list(bank)
+    logged: dict[str, float] = {}
+    module.log = lambda key, value, **kwargs: logged.__setitem__(key, float(value))  # no trainer here
+    module.on_validation_epoch_end()
+    return logged
+
+
+def _monitor_worker(rank: int, port: int, val: list, bank: list, out: dict) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        out[rank] = _monitor_scores([val[rank]], [bank[rank]])
+    finally:
+        dist.destroy_process_group()
+
+
+def test_pretraining_monitors_on_two_processes_equal_one_process():
+    torch.manual_seed(0)
+    features, probs = torch.randn(10, 4), torch.randn(10, 3).softmax(1)
+    labels, index = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]), torch.arange(10)
+    bank, bank_labels = torch.randn(12, 4), torch.arange(12) % 3
+    single = _monitor_scores([(features, probs, labels, index)], [(bank, bank_labels)])
+
+    # a padded distributed sampler: rank 1 repeats video 0 to hold as many rows as rank 0
+    parts = [torch.arange(0, 5), torch.tensor([5, 6, 7, 8, 9, 0])]
+    val = [(features[p], probs[p], labels[p], index[p]) for p in parts]
+    banks = [(bank[:7], bank_labels[:7]), (bank[7:], bank_labels[7:])]
+    out = mp.Manager().dict()
+    mp.spawn(_monitor_worker, args=(_free_port(), val, banks, out), nprocs=2, join=True)
+    assert set(single) == {"val/online_probe_top1", "val/knn_top1"}
+    assert out[0] == out[1] == single

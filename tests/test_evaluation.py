@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from videovision.cli import VideoVisionCLI, main
-from videovision.evaluate_features import evaluate
+from videovision.cli import VideoVisionCLI
+from videovision.commands import main
 from videovision.evaluation import Embeddings, knn_probe, linear_probe, load_embeddings, retrieval_recall, tsne_plot
+from videovision.tools.evaluate_features import evaluate
 
 from .conftest import CONFIGS
 
@@ -60,7 +61,9 @@ def test_knn_weights_votes_by_similarity():
     # Two gallery videos of class 0 at 60 degrees, one of class 1 at 5 degrees: with k=3 and
     # temperature 0.07 the single close neighbour outvotes the two far ones (exp(0.996/0.07) vs 2 exp(0.5/0.07)).
     angle = lambda deg: [math.cos(math.radians(deg)), math.sin(math.radians(deg))]  # noqa: E731
-    train = Embeddings(np.array([angle(60), angle(-60), angle(5)], np.float32), np.array([0, 0, 1]), ["a", "b"], ["", "", ""])
+    train = Embeddings(
+        np.array([angle(60), angle(-60), angle(5)], np.float32), np.array([0, 0, 1]), ["a", "b"], ["", "", ""]
+    )
     test = Embeddings(np.array([angle(0)], np.float32), np.array([1]), ["a", "b"], [""])
     assert knn_probe(train, test, k=3)["top1"] == 1.0
     assert knn_probe(train, test, k=3, temperature=100.0)["top1"] == 0.0  # nearly equal weights: the majority wins
@@ -73,7 +76,9 @@ def _predict(cli_env, tmp_path, split: str, *extra: str) -> Path:
             "predict",
             f"--config={EXPERIMENTS / 'demo' / 'extract.yaml'}",
             *cli_env,
-            '--data.init_args.dataset={"class_path": "data_modules.UCF101", "init_args": {"root": "' + cli_env[0].split("=", 1)[1] + '"}}',
+            '--data.init_args.reader={"class_path": "data_modules.UCF101", "init_args": {"root": "'
+            + cli_env[0].split("=", 1)[1]
+            + '"}}',
             f"--model.init_args.encoder={CONFIGS / 'tiny_encoder.yaml'}",
             "--data.init_args.num_workers=0",
             f"--data.init_args.predict_split={split}",
@@ -119,7 +124,7 @@ def test_classifier_predict_writes_predictions_with_class_names(cli_env, tmp_pat
         args=[
             f"--config={CONFIGS / 'tiny_probe.yaml'}",
             *cli_env,
-            "--trainer.callbacks+=videovision.prediction_writer.EmbeddingWriter",
+            "--trainer.callbacks+=videovision.callbacks.EmbeddingWriter",
             f"--trainer.callbacks.out_dir={out}",
         ],
         run=False,
@@ -145,6 +150,7 @@ def test_tsne_plot_of_unlabelled_videos(tmp_path):
 
 def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("HOME", str(tmp_path))
+    reader = {"class_path": "data_modules.UCF101", "init_args": {"root": str(tiny_digits)}}
     args = [
         "results",
         f"--run-dir={tmp_path / 'results'}",
@@ -154,7 +160,7 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
         "--supervised-steps", "3",
         "--",
         "--trainer.max_steps=2",
-        '--data.init_args.dataset={"class_path": "data_modules.UCF101", "init_args": {"root": "' + str(tiny_digits) + '"}}',
+        f"--data.init_args.reader={json.dumps(reader)}",
         "--data.init_args.num_workers=0",
         f"--model.init_args.encoder={CONFIGS / 'tiny_encoder.yaml'}",
     ]  # fmt: skip
@@ -170,7 +176,9 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
     assert table.strip() in first
     assert (tmp_path / "results" / "tsne_vcop.png").is_file()
     cells = sorted((tmp_path / "results" / "cells").iterdir())
-    assert len(cells) == 2 + 2 * 2 * 2 + 2 * 2 * 2 + 2  # pretraining per seed; extraction (encoders x seeds x splits); fine-tunes; supervised
+    assert (
+        len(cells) == 2 + 2 * 2 * 2 + 2 * 2 * 2 + 2
+    )  # pretraining per seed; extraction (encoders x seeds x splits); fine-tunes; supervised
     assert len(summary["supervised"]["top1"]) == 2 and "Supervised from random init" in table
     assert all(len(v) == 2 for row in summary["results"].values() for v in row["retrieval"].values())
     main(args)  # every cell cached: the same table again

@@ -12,7 +12,7 @@ import pytest
 from data_modules import UCF101, EvalTransform, RandomClipSampler, TrainAugmentation, VideoDataModule
 from data_modules.frame_folders import count_frames, extract_frames, frame_path
 from data_modules.video_io import VideoDecodeError, probe_video, read_frames
-from videovision.cli import main
+from videovision.commands import main
 
 
 def _decode_all(path) -> np.ndarray:

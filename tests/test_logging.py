@@ -46,9 +46,12 @@ def test_wandb_logs_offline_with_the_resolved_config(cli_env, tmp_path, monkeypa
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     cli = VideoVisionCLI(
         args=[
-            f"--config={CONFIGS / 'tiny_pretrain.yaml'}", *cli_env,
-            "--trainer.logger=WandbLogger", f"--trainer.logger.save_dir={tmp_path / 'wb'}", "--trainer.logger.offline=true",
-            "--trainer.callbacks+=videovision.media.SampleClips",
+            f"--config={CONFIGS / 'tiny_pretrain.yaml'}",
+            *cli_env,
+            "--trainer.logger=WandbLogger",
+            f"--trainer.logger.save_dir={tmp_path / 'wb'}",
+            "--trainer.logger.offline=true",
+            "--trainer.callbacks+=videovision.callbacks.SampleClips",
         ],
         run=False,
     )
@@ -63,7 +66,12 @@ def test_wandb_logs_offline_with_the_resolved_config(cli_env, tmp_path, monkeypa
 
 def test_csv_logger_by_one_switch(cli_env, tmp_path):
     cli = VideoVisionCLI(
-        args=[f"--config={CONFIGS / 'tiny_pretrain.yaml'}", *cli_env, "--trainer.logger=CSVLogger", f"--trainer.logger.save_dir={tmp_path / 'csv'}"],
+        args=[
+            f"--config={CONFIGS / 'tiny_pretrain.yaml'}",
+            *cli_env,
+            "--trainer.logger=CSVLogger",
+            f"--trainer.logger.save_dir={tmp_path / 'csv'}",
+        ],
         run=False,
     )
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)

@@ -7,11 +7,17 @@ from functools import partial
 import pytest
 import torch
 
-from videovision.models import RecurrentTemporal, ResNetFrames, ResNetRNNEncoder, SpatialConvRefiner, TemporalConvRefiner
+from videovision.models import (
+    FrameTemporalEncoder,
+    RecurrentTemporal,
+    ResNetFrames,
+    SpatialConvRefiner,
+    TemporalConvRefiner,
+)
 
 
-def _encoder(**temporal) -> ResNetRNNEncoder:
-    return ResNetRNNEncoder(
+def _encoder(**temporal) -> FrameTemporalEncoder:
+    return FrameTemporalEncoder(
         backbone=ResNetFrames("resnet18", num_stages=2),
         temporal=partial(RecurrentTemporal, hidden_size=12, **temporal),
         spatial_refiner=SpatialConvRefiner,
@@ -20,7 +26,9 @@ def _encoder(**temporal) -> ResNetRNNEncoder:
 
 
 @pytest.mark.parametrize("t", [1, 3, 8])
-@pytest.mark.parametrize("cell,bidirectional,pooling", [("gru", False, "last"), ("lstm", True, "mean"), ("lstm", False, "attention")])
+@pytest.mark.parametrize(
+    "cell,bidirectional,pooling", [("gru", False, "last"), ("lstm", True, "mean"), ("lstm", False, "attention")]
+)
 def test_encoder_shapes_for_any_length(t, cell, bidirectional, pooling):
     enc = _encoder(cell=cell, bidirectional=bidirectional, pooling=pooling).eval()
     feats = enc.features(torch.randn(2, t, 3, 32, 32))
@@ -100,8 +108,9 @@ def test_causal_transformer_streams_like_the_whole_sequence(pooling):
 def test_transformer_cls_pooling_in_an_encoder():
     from videovision.models import TransformerTemporal
 
-    enc = ResNetRNNEncoder(
-        ResNetFrames("resnet18", num_stages=1), partial(TransformerTemporal, d_model=8, nhead=2, causal=False, pooling="cls")
+    enc = FrameTemporalEncoder(
+        ResNetFrames("resnet18", num_stages=1),
+        partial(TransformerTemporal, d_model=8, nhead=2, causal=False, pooling="cls"),
     )
     assert enc(torch.randn(2, 3, 3, 32, 32)).shape == (2, 8)
     with pytest.raises(ValueError, match="causal"):

@@ -46,7 +46,9 @@ class _TinyModule(VideoModule):
 
 
 def _fit(module: _TinyModule, **trainer) -> None:
-    Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, **trainer).fit(module)
+    Trainer(
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, **trainer
+    ).fit(module)
 
 
 def test_warmup_in_steps_for_runs_bounded_by_max_steps():

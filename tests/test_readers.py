@@ -19,7 +19,9 @@ def test_ucf101_splits_are_one_based_and_test_lists_carry_no_label(tmp_path):
     lists = tmp_path / "ucfTrainTestlist"
     lists.mkdir()
     (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 Archery\n")
-    (lists / "trainlist02.txt").write_text("Archery/v_Archery_g08_c01.avi 2\nApplyEyeMakeup/v_ApplyEyeMakeup_g09_c02.avi 1\n")
+    (lists / "trainlist02.txt").write_text(
+        "Archery/v_Archery_g08_c01.avi 2\nApplyEyeMakeup/v_ApplyEyeMakeup_g09_c02.avi 1\n"
+    )
     (lists / "testlist02.txt").write_text("Archery/v_Archery_g01_c01.avi\n")
     reader = UCF101(str(tmp_path), split=2)
     train = reader.records("train")
@@ -37,7 +39,10 @@ def test_hmdb51_ids_select_train_test_and_unused(tmp_path):
     (splits / "cartwheel_test_split1.txt").write_text("d.avi 2\ne.avi 1\n")
     reader = HMDB51(str(tmp_path), split=1)
     assert reader.classes == ["brush_hair", "cartwheel"]
-    assert [(r.path.split("/")[-2:], r.label) for r in reader.records("train")] == [(["brush_hair", "a.avi"], 0), (["cartwheel", "e.avi"], 1)]
+    assert [(r.path.split("/")[-2:], r.label) for r in reader.records("train")] == [
+        (["brush_hair", "a.avi"], 0),
+        (["cartwheel", "e.avi"], 1),
+    ]
     assert [r.path.split("/")[-1] for r in reader.records("test")] == ["b.avi", "d.avi"]
 
 
@@ -45,7 +50,9 @@ def test_kinetics_labels_with_spaces_nested_or_flat_and_missing_counted(tmp_path
     ann = tmp_path / "annotations"
     ann.mkdir()
     header = "label,youtube_id,time_start,time_end,split\n"
-    (ann / "train.csv").write_text(header + "air drumming,abc,0,10,train\nabseiling,def,5,15,train\nabseiling,gone,1,11,train\n")
+    (ann / "train.csv").write_text(
+        header + "air drumming,abc,0,10,train\nabseiling,def,5,15,train\nabseiling,gone,1,11,train\n"
+    )
     (ann / "validate.csv").write_text(header + "air drumming,xyz,30,40,val\n")
     _touch(tmp_path / "train" / "air drumming" / "abc_000000_000010.mp4")
     _touch(tmp_path / "train" / "def_000005_000015.mp4")
@@ -53,7 +60,10 @@ def test_kinetics_labels_with_spaces_nested_or_flat_and_missing_counted(tmp_path
     reader = Kinetics(str(tmp_path))
     assert reader.classes == ["abseiling", "air drumming"]
     train = reader.records("train")
-    assert [(r.path.split("/")[-1], r.label) for r in train] == [("abc_000000_000010.mp4", 1), ("def_000005_000015.mp4", 0)]
+    assert [(r.path.split("/")[-1], r.label) for r in train] == [
+        ("abc_000000_000010.mp4", 1),
+        ("def_000005_000015.mp4", 0),
+    ]
     assert reader.missing["train"] == 1
     assert [r.label for r in reader.records("val")] == [1]
 
@@ -72,7 +82,9 @@ def test_video_folder_labelled_with_split_folders_and_unlabelled(tmp_path):
 
 def test_manifest_csv_and_jsonl_with_spans(tmp_path):
     (tmp_path / "train.csv").write_text("path,label,start_sec,end_sec\nv/a.mp4,run,1.5,3.0\nv/b.mp4,jump,,\n")
-    (tmp_path / "val.jsonl").write_text(json.dumps({"path": "v/c.mp4", "label": "run"}) + "\n" + json.dumps({"path": "v/d.mp4"}) + "\n")
+    (tmp_path / "val.jsonl").write_text(
+        json.dumps({"path": "v/c.mp4", "label": "run"}) + "\n" + json.dumps({"path": "v/d.mp4"}) + "\n"
+    )
     reader = Manifest({"train": str(tmp_path / "train.csv"), "val": str(tmp_path / "val.jsonl")})
     assert reader.classes == ["jump", "run"]
     train = reader.records("train")

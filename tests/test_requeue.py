@@ -8,7 +8,7 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from lightning.pytorch.strategies import DDPStrategy
 
-from videovision.slurm_requeue import SLURMRequeue, next_hpc_checkpoint, requeue_callback, slurm_job_id
+from videovision.callbacks.slurm_requeue import SLURMRequeue, next_hpc_checkpoint, requeue_callback, slurm_job_id
 
 
 def test_next_hpc_checkpoint_numbers_past_the_highest(tmp_path):
@@ -28,8 +28,16 @@ def test_job_id_of_array_tasks(monkeypatch):
 
 
 def test_callback_only_for_several_processes_with_auto_requeue(tmp_path, monkeypatch):
-    slurm_task = dict(SLURM_JOB_ID="1", SLURM_JOB_NAME="t", SLURM_NODELIST="n1", SLURM_NTASKS="2",
-                      SLURM_NTASKS_PER_NODE="2", SLURM_PROCID="0", SLURM_LOCALID="0", SLURM_NODEID="0")
+    slurm_task = dict(
+        SLURM_JOB_ID="1",
+        SLURM_JOB_NAME="t",
+        SLURM_NODELIST="n1",
+        SLURM_NTASKS="2",
+        SLURM_NTASKS_PER_NODE="2",
+        SLURM_PROCID="0",
+        SLURM_LOCALID="0",
+        SLURM_NODEID="0",
+    )
     for key, value in slurm_task.items():
         monkeypatch.setenv(key, value)
 

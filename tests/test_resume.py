@@ -43,7 +43,13 @@ def test_fit_resumes_from_last(cli_env, tmp_path):
 
 def test_sigterm_mid_epoch_saves_and_the_run_resumes_to_the_same_step_count(cli_env, tmp_path):
     steps = 40
-    cmd = [sys.executable, "-m", "videovision", "fit", *_cli(cli_env, *CHECKPOINT_EVERY_EXCEPTION, f"--trainer.max_steps={steps}")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "videovision",
+        "fit",
+        *_cli(cli_env, *CHECKPOINT_EVERY_EXCEPTION, f"--trainer.max_steps={steps}"),
+    ]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ckpt_dir = tmp_path / "run" / "checkpoints"
@@ -61,8 +67,14 @@ def test_sigterm_mid_epoch_saves_and_the_run_resumes_to_the_same_step_count(cli_
 
 def _losses(cli_env, tmp_path, name: str) -> list[str]:
     cli = VideoVisionCLI(
-        args=_cli(cli_env, "--trainer.max_steps=4", "--trainer.log_every_n_steps=1", "--trainer.logger=CSVLogger",
-                  f"--trainer.logger.save_dir={tmp_path / name}", "--data.init_args.num_workers=2"),
+        args=_cli(
+            cli_env,
+            "--trainer.max_steps=4",
+            "--trainer.log_every_n_steps=1",
+            "--trainer.logger=CSVLogger",
+            f"--trainer.logger.save_dir={tmp_path / name}",
+            "--data.init_args.num_workers=2",
+        ),
         run=False,
     )
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
@@ -79,11 +91,20 @@ def test_two_runs_with_the_same_seed_log_identical_losses(cli_env, tmp_path):
 def _test_metrics(cli_env, tmp_path, devices: int) -> dict[str, float]:
     save = tmp_path / f"devices{devices}"
     cmd = [
-        sys.executable, "-m", "videovision", "test", *_cli(cli_env, config="tiny_probe.yaml"),
-        f"--trainer.devices={devices}", "--trainer.strategy=ddp" if devices > 1 else "--trainer.strategy=auto",
-        "--trainer.logger=CSVLogger", f"--trainer.logger.save_dir={save}", "--data.init_args.eval_batch_size=3",
+        sys.executable,
+        "-m",
+        "videovision",
+        "test",
+        *_cli(cli_env, config="tiny_probe.yaml"),
+        f"--trainer.devices={devices}",
+        "--trainer.strategy=ddp" if devices > 1 else "--trainer.strategy=auto",
+        "--trainer.logger=CSVLogger",
+        f"--trainer.logger.save_dir={save}",
+        "--data.init_args.eval_batch_size=3",
     ]
-    done = subprocess.run(cmd, env={**os.environ, "PYTHONWARNINGS": "ignore"}, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        cmd, env={**os.environ, "PYTHONWARNINGS": "ignore"}, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     (metrics,) = save.rglob("metrics.csv")
     (row,) = [r for r in csv.DictReader(metrics.open()) if r.get("test/top1")]

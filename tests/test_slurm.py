@@ -59,9 +59,17 @@ def _free_port() -> int:
 def _submit(env, template: str, nodes: int, tasks_per_node: int, out: Path, *overrides: str) -> str:
     env = {**env, "MASTER_PORT": str(_free_port())}  # else Lightning derives it from the job id
     cmd = [
-        "sbatch", "--parsable", "--gpus-per-node=0", "--cpus-per-task=1", "--time=10",
-        f"--nodes={nodes}", f"--ntasks-per-node={tasks_per_node}", f"--output={out}",
-        str(TEMPLATES / template), str(CONFIGS / "tiny_pretrain.yaml"), *overrides,
+        "sbatch",
+        "--parsable",
+        "--gpus-per-node=0",
+        "--cpus-per-task=1",
+        "--time=10",
+        f"--nodes={nodes}",
+        f"--ntasks-per-node={tasks_per_node}",
+        f"--output={out}",
+        str(TEMPLATES / template),
+        str(CONFIGS / "tiny_pretrain.yaml"),
+        *overrides,
     ]
     done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -89,7 +97,9 @@ def _rank_pid(job_id: str, rank: int) -> int:
     wanted = {f"SLURM_JOB_ID={job_id}".encode(), f"SLURM_PROCID={rank}".encode()}
     for proc in Path("/proc").iterdir():
         try:
-            if b"videovision" in (proc / "cmdline").read_bytes() and wanted <= set((proc / "environ").read_bytes().split(b"\0")):
+            if b"videovision" in (proc / "cmdline").read_bytes() and wanted <= set(
+                (proc / "environ").read_bytes().split(b"\0")
+            ):
                 return int(proc.name)
         except (OSError, ValueError):
             continue
@@ -97,7 +107,12 @@ def _rank_pid(job_id: str, rank: int) -> int:
 
 
 def _overrides(tiny_digits: Path, run: Path, *extra: str) -> list[str]:
-    return [f"--data.init_args.dataset.init_args.root={tiny_digits}", f"--trainer.default_root_dir={run}", "--trainer.accelerator=cpu", *extra]
+    return [
+        f"--data.init_args.reader.init_args.root={tiny_digits}",
+        f"--trainer.default_root_dir={run}",
+        "--trainer.accelerator=cpu",
+        *extra,
+    ]
 
 
 def _steps(run: Path) -> int:
@@ -119,7 +134,7 @@ def test_preempted_job_requeues_and_resumes_to_the_same_step_count(slurm, tiny_d
     """SLURM's warning signal reaches the ranks at different moments; here it reaches rank 1 only.
 
     Lightning's own handler would then enter the checkpoint barrier on rank 1 alone and hang;
-    :class:`videovision.slurm_requeue.SLURMRequeue` saves and requeues from both ranks together.
+    :class:`videovision.callbacks.slurm_requeue.SLURMRequeue` saves and requeues from both ranks together.
     """
     out, run = tmp_path / "job.out", tmp_path / "run"
     steps = 200

@@ -1,41 +1,24 @@
-"""``videovision`` / ``python -m videovision``: LightningCLI subcommands plus a few data tools.
+"""VideoVision's LightningCLI: ``fit``, ``validate``, ``test`` and ``predict`` over composed YAML configs.
 
-``fit``, ``validate``, ``test`` and ``predict`` are LightningCLI's: one YAML holds the trainer,
-the model and the data, each part named by ``class_path`` + ``init_args``. The other
-subcommands are listed in :data:`TOOLS`.
+One YAML holds the trainer, the model and the data, each part named by ``class_path`` +
+``init_args``; config files are composed first (:mod:`videovision.config`: ``_base_`` files and
+nested files), so LightningCLI validates one document and names the key at fault.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 import sys
 import warnings
 
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
-from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
-from videovision.slurm_requeue import requeue_callback
+from .callbacks.slurm_requeue import requeue_callback
+from .checkpoints import check_checkpoint_file
+from .config import expand_cli_args
 
-
-# Other subcommands: name -> module whose ``main(argv)`` runs it (imported only when called).
-TOOLS: dict[str, str] = {
-    "bench": "videovision.bench",
-    "check-data": "videovision.check_data",
-    "demo": "videovision.demo",
-    "encoder-costs": "videovision.encoder_costs",
-    "evaluate-features": "videovision.evaluate_features",
-    "extract-frames": "videovision.extract_frames",
-    "generate-data": "data_modules.moving_digits",
-    "results": "videovision.results",
-}
-
-
-def run_tool(name: str, argv: list[str]) -> None:
-    """Run tool ``name``; a tool returning an int (``check-data``) exits with it."""
-    result = importlib.import_module(TOOLS[name]).main(argv)
-    if isinstance(result, int):
-        sys.exit(result)
+# Values of --ckpt_path that Lightning resolves itself rather than reading a file.
+_CKPT_ALIASES = ("last", "best", "hpc", "registry")
 
 
 class LoggedConfig(SaveConfigCallback):
@@ -47,46 +30,52 @@ class LoggedConfig(SaveConfigCallback):
 
 
 class VideoVisionCLI(LightningCLI):
-    """LightningCLI with any LightningModule / LightningDataModule chosen by ``class_path``."""
+    """LightningCLI with any LightningModule / LightningDataModule chosen by ``class_path``.
 
-    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+    ``args``: command-line style arguments (``None``: ``sys.argv``); YAML files among them are composed.
+    """
+
+    def __init__(self, args: list[str] | None = None, run: bool = True, epilog: str = "") -> None:
         with warnings.catch_warnings():
-            # tools (demo, results) build runs from argument lists while sys.argv holds the tool's own
+            # tools and tests build runs from argument lists while sys.argv holds their own
             warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-            self._build(args, run)
+            super().__init__(
+                LightningModule,
+                LightningDataModule,
+                subclass_mode_model=True,
+                subclass_mode_data=True,
+                seed_everything_default=0,
+                save_config_callback=LoggedConfig,
+                save_config_kwargs={"overwrite": True},
+                parser_kwargs={"epilog": epilog},
+                args=args,
+                run=run,
+            )
 
-    def _build(self, args: list[str] | None, run: bool) -> None:
-        super().__init__(
-            LightningModule,
-            LightningDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            seed_everything_default=0,
-            save_config_callback=LoggedConfig,
-            save_config_kwargs={"overwrite": True},
-            parser_kwargs={"epilog": "Other subcommands: " + ", ".join(TOOLS) + " (each with --help)."},
-            args=args,
-            run=run,
-        )
+    def parse_arguments(self, parser: LightningArgumentParser, args: list[str] | None) -> None:
+        super().parse_arguments(parser, expand_cli_args(sys.argv[1:] if args is None else list(args)))
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
-        """The configured trainer, plus :class:`~videovision.slurm_requeue.SLURMRequeue` under SLURM."""
+        """The configured trainer, plus :class:`~videovision.callbacks.SLURMRequeue` under SLURM."""
         trainer = super().instantiate_trainer(**kwargs)
         if (callback := requeue_callback(trainer)) is not None:
             trainer.callbacks.append(callback)
         return trainer
 
+    def _check_ckpt_path(self, subcommand: str) -> None:
+        """A ``--ckpt_path`` that names a file must be a checkpoint; checked before any work starts."""
+        ckpt_path = self.config_init[subcommand].get("ckpt_path")
+        if ckpt_path and not str(ckpt_path).startswith(_CKPT_ALIASES):
+            check_checkpoint_file(ckpt_path)
 
-def main(argv: list[str] | None = None) -> None:
-    tool_argv = sys.argv[1:] if argv is None else argv
-    for name in ("data_modules", "videovision"):
-        logger = logging.getLogger(name)
-        if not logger.handlers:
-            handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-    if tool_argv and tool_argv[0] in TOOLS:
-        run_tool(tool_argv[0], tool_argv[1:])
-    else:
-        VideoVisionCLI(args=argv)
+    def before_fit(self) -> None:
+        self._check_ckpt_path("fit")
+
+    def before_validate(self) -> None:
+        self._check_ckpt_path("validate")
+
+    def before_test(self) -> None:
+        self._check_ckpt_path("test")
+
+    def before_predict(self) -> None:
+        self._check_ckpt_path("predict")

@@ -1,4 +1,4 @@
-"""Frozen-feature evaluation with scikit-learn on what ``predict`` wrote (:class:`~videovision.prediction_writer.EmbeddingWriter`)."""
+"""Frozen-feature evaluation on what ``predict`` wrote (:class:`~videovision.callbacks.EmbeddingWriter`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-from data_modules.video_datamodule import stratified_subset
+from data_modules.subsets import stratified_subset
+
+from .knn import weighted_knn_predict
+from .retrieval import retrieval_recall
+
+RETRIEVAL_KS = (1, 5, 10, 20, 50)
 
 
 @dataclass
@@ -30,7 +35,9 @@ def load_embeddings(folder: str | Path) -> Embeddings:
     folder = Path(folder)
     for name in ("video_embeddings.npy", "index.csv"):
         if not (folder / name).is_file():
-            raise FileNotFoundError(f"{folder / name} not found: write it with `python -m videovision predict` and EmbeddingWriter")
+            raise FileNotFoundError(
+                f"{folder / name} not found: write it with `python -m videovision predict` and EmbeddingWriter"
+            )
     features = np.load(folder / "video_embeddings.npy")
     with open(folder / "index.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -42,8 +49,28 @@ def load_embeddings(folder: str | Path) -> Embeddings:
     return Embeddings(features, labels, classes, [r["path"] for r in rows])
 
 
+def load_pair(train_dir: str | Path, test_dir: str | Path) -> tuple[Embeddings, Embeddings]:
+    """The train (gallery) and test (query) embeddings; their widths must agree."""
+    train, test = load_embeddings(train_dir), load_embeddings(test_dir)
+    if train.features.shape[1] != test.features.shape[1]:
+        raise ValueError(f"{train_dir} and {test_dir} hold embeddings of different widths")
+    return train, test
+
+
+def video_retrieval(train: Embeddings, test: Embeddings, ks: tuple[int, ...] = RETRIEVAL_KS) -> dict[str, float]:
+    """R@k (``"R@1"``, ...) of the test videos querying the whole train gallery (:func:`retrieval_recall`)."""
+    to_tensor = torch.from_numpy
+    recall = retrieval_recall(
+        to_tensor(test.features), to_tensor(test.labels), to_tensor(train.features), to_tensor(train.labels), ks
+    )
+    return {f"R@{k}": v for k, v in recall.items()}
+
+
 def _scores(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    return {"top1": float((predicted == labels).mean()), "mean_class_acc": float(balanced_accuracy_score(labels, predicted))}
+    return {
+        "top1": float((predicted == labels).mean()),
+        "mean_class_acc": float(balanced_accuracy_score(labels, predicted)),
+    }
 
 
 def _labelled(split: Embeddings, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +81,12 @@ def _labelled(split: Embeddings, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def linear_probe(
-    train: Embeddings, test: Embeddings, label_fraction: float = 1.0, samples_per_class: int | None = None, seed: int = 0, C: float = 1.0
+    train: Embeddings,
+    test: Embeddings,
+    label_fraction: float = 1.0,
+    samples_per_class: int | None = None,
+    seed: int = 0,
+    C: float = 1.0,
 ) -> dict[str, float]:
     """Standardised features -> L2-regularised multinomial logistic regression, trained on a stratified,
     seeded subset of the labelled train videos (the subset the data module picks for the same seed).
@@ -70,20 +102,23 @@ def linear_probe(
 
 
 def knn_probe(
-    train: Embeddings, test: Embeddings, k: int = 20, temperature: float = 0.07, label_fraction: float = 1.0, seed: int = 0
+    train: Embeddings,
+    test: Embeddings,
+    k: int = 20,
+    temperature: float = 0.07,
+    label_fraction: float = 1.0,
+    seed: int = 0,
 ) -> dict[str, float]:
-    """Weighted kNN on cosine similarity (Wu et al. 2018): each of the ``k`` nearest labelled train
-    videos votes ``exp(similarity / temperature)`` for its class."""
+    """:func:`~videovision.evaluation.knn.weighted_knn_predict` with the labelled train videos
+    (a ``label_fraction`` subset) as the bank and the test videos as queries."""
     x, y = _labelled(train, "train")
     subset = stratified_subset(y.tolist(), label_fraction, None, seed)
-
-    def weights(distances: np.ndarray) -> np.ndarray:
-        return np.exp((1.0 - distances) / temperature)
-
-    knn = KNeighborsClassifier(n_neighbors=min(k, len(subset)), metric="cosine", weights=weights)
-    knn.fit(x[subset], y[subset])
     xt, yt = _labelled(test, "test")
-    return _scores(knn.predict(xt), yt)
+    num_classes = int(max(y.max(), yt.max())) + 1
+    scores = weighted_knn_predict(
+        torch.from_numpy(x[subset]), torch.from_numpy(y[subset]), torch.from_numpy(xt), num_classes, k, temperature
+    )
+    return _scores(scores.argmax(1).numpy(), yt)
 
 
 def tsne_plot(split: Embeddings, path: str | Path, title: str = "", seed: int = 0) -> Path:
@@ -101,7 +136,9 @@ def tsne_plot(split: Embeddings, path: str | Path, title: str = "", seed: int = 
     for label in np.unique(split.labels):
         at = split.labels == label
         name = split.classes[label] if label >= 0 else "unlabelled"
-        ax.scatter(points[at, 0], points[at, 1], s=10, color=cmap(int(label) % cmap.N) if label >= 0 else "grey", label=name)
+        ax.scatter(
+            points[at, 0], points[at, 1], s=10, color=cmap(int(label) % cmap.N) if label >= 0 else "grey", label=name
+        )
     if len(split.classes) <= 20:
         ax.legend(fontsize=7, markerscale=1.5, loc="best")
     ax.set_title(title or f"t-SNE of {len(points)} video embeddings")

@@ -2,51 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import torch
 from torch import nn
 from torchvision import models
 
+from ..checkpoints import is_weights_file, load_classifier_weights
+
 _STAGES = ("layer1", "layer2", "layer3", "layer4")
-
-
-def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
-    """A state dict from ``path``, loaded with ``weights_only=True`` (no pickled code runs).
-
-    Accepts a plain state dict or a Lightning checkpoint (its ``state_dict`` entry).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(
-            f"{path}: refused to load: it is not a plain tensor checkpoint ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0]}). Only weights are accepted, never pickled code."
-        ) from exc
-    state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: holds no state dict")
-    return state
-
-
-def is_weights_file(weights: str | None) -> bool:
-    """Whether ``weights`` names a local file rather than a torchvision weights enum (``IMAGENET1K_V1``)."""
-    return weights is not None and (Path(weights).suffix in (".pt", ".pth", ".ckpt") or "/" in weights or Path(weights).exists())
-
-
-def load_classifier_weights(net: nn.Module, path: str, arch: str) -> None:
-    """Load a torchvision classifier's weights from ``path`` into ``net``, ignoring its ``fc`` layer."""
-    state = {k: v for k, v in load_state_dict_file(path).items() if not k.startswith("fc.")}
-    try:
-        missing, unexpected = net.load_state_dict(state, strict=False)
-    except RuntimeError as exc:
-        raise ValueError(f"{path}: does not fit {arch}: {str(exc).splitlines()[1].strip()}") from exc
-    if [k for k in missing if not k.startswith("fc.")] or unexpected:
-        raise ValueError(f"{path}: does not fit {arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
 class ResNetFrames(nn.Module):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -13,13 +13,19 @@ from .temporal import TemporalModel
 
 
 class ClipEncoder(nn.Module):
-    """Interface every encoder follows, so objectives and tasks take any of them."""
+    """Interface every encoder follows, so objectives and tasks take any of them:
+    ``forward(clips: (N, T, 3, H, W)) -> (N, out_dim)``."""
 
     out_dim: int
 
+    def encode_views(self, clips: torch.Tensor) -> torch.Tensor:
+        """Every view of every sample encoded separately: ``(B, K, T, 3, H, W)`` -> ``(B, K, out_dim)``."""
+        return self(clips.flatten(0, 1)).unflatten(0, clips.shape[:2])
 
-class ResNetRNNEncoder(ClipEncoder):
-    """Per-frame ResNet -> optional CNN refinement -> temporal model (LSTM/GRU/...) -> clip embedding.
+
+class FrameTemporalEncoder(ClipEncoder):
+    """Per-frame backbone (a ResNet) -> optional CNN refinement -> temporal model (LSTM/GRU or a
+    causal Transformer) -> clip embedding.
 
     Each frame's map is average-pooled to a ``pool_grid`` x ``pool_grid`` grid and flattened.
     A grid of 1 is global average pooling, which discards where things are: a grid of 2 or 3
@@ -53,7 +59,8 @@ class ResNetRNNEncoder(ClipEncoder):
         self.out_dim: int = self.temporal.out_dim
 
     def features(self, clips: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every level: ``maps`` (N, T, C, h, w), ``frame_features`` (N, T, C * grid^2), ``frames`` (N, T, D), ``clip`` (N, D)."""
+        """Every level: ``maps`` (N, T, C, h, w), ``frame_features`` (N, T, C * grid^2), ``frames`` (N, T, D),
+        ``clip`` (N, D)."""
         maps = self.spatial_refiner(self.backbone(clips))
         frame_features = self.temporal_refiner(self.pool(maps.flatten(0, 1)).flatten(1).unflatten(0, maps.shape[:2]))
         clip, frames = self.temporal(frame_features)
@@ -61,3 +68,6 @@ class ResNetRNNEncoder(ClipEncoder):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         return self.features(clips)["clip"]
+
+
+ResNetRNNEncoder = FrameTemporalEncoder  # the name before 0.2; configs that use it keep working for one release

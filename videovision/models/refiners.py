@@ -32,7 +32,9 @@ class SpatialConvRefiner(nn.Module):
         )
         self.out_channels = out_channels or in_channels
         self.project = (
-            nn.Sequential(nn.Conv2d(in_channels, self.out_channels, 1, bias=False), nn.BatchNorm2d(self.out_channels), nn.ReLU())
+            nn.Sequential(
+                nn.Conv2d(in_channels, self.out_channels, 1, bias=False), nn.BatchNorm2d(self.out_channels), nn.ReLU()
+            )
             if out_channels
             else nn.Identity()
         )

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torchvision.models import video as video_models
 
-from .backbones import is_weights_file, load_classifier_weights
+from ..checkpoints import is_weights_file, load_classifier_weights
 from .encoder import ClipEncoder
 
 

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-
-def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``x`` (B, D) from all processes in rank order, keeping gradients; ``x`` alone without DDP."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return x
-    from torch.distributed.nn.functional import all_gather
-
-    return torch.cat(all_gather(x), dim=0)
+from ..distributed import gather_with_grad, rank
 
 
 class NTXentLoss(nn.Module):
@@ -41,12 +33,11 @@ class NTXentLoss(nn.Module):
     def forward(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
         local = torch.cat([F.normalize(z_a, dim=1), F.normalize(z_b, dim=1)])  # (2N, D): a then b
         n = z_a.shape[0]
-        rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
         everyone = torch.cat([gather_with_grad(local[:n]), gather_with_grad(local[n:])])  # (2M, D)
         m = everyone.shape[0] // 2
         logits = local @ everyone.T / self.temperature  # (2N, 2M)
-        own = torch.cat([torch.arange(n), torch.arange(n) + m]) + rank * n  # each anchor's own column
-        partner = torch.cat([torch.arange(n) + m, torch.arange(n)]) + rank * n
+        own = torch.cat([torch.arange(n), torch.arange(n) + m]) + rank() * n  # each anchor's own column
+        partner = torch.cat([torch.arange(n) + m, torch.arange(n)]) + rank() * n
         rows = torch.arange(2 * n)
         logits[rows, own.to(logits.device)] = float("-inf")
         return F.cross_entropy(logits, partner.to(logits.device))

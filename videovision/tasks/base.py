@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from functools import partial
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch import LightningModule
@@ -13,7 +14,8 @@ from .lars import LARS
 
 
 def warmup_cosine(step: int, warmup: int, total: int) -> float:
-    """Learning-rate factor at ``step``: linear from 1/warmup to 1 over ``warmup`` steps, then cosine to 0 at ``total``."""
+    """Learning-rate factor at ``step``: linear from 1/warmup to 1 over ``warmup`` steps, then cosine to 0 at
+    ``total``."""
     if step < warmup:
         return (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
@@ -49,6 +51,19 @@ class VideoModule(LightningModule):
         """Parameter groups, each may carry ``lr_scale``; default: every trainable parameter."""
         return [{"params": [p for p in self.parameters() if p.requires_grad]}]
 
+    def log_failed_videos(self, batch: dict) -> None:
+        """``train/failed_videos``: videos the loader replaced, summed per epoch over workers and processes."""
+        failures = batch["failures"]
+        self.log(
+            "train/failed_videos",
+            failures.sum().float(),
+            on_step=False,
+            on_epoch=True,
+            reduce_fx="sum",
+            sync_dist=True,
+            batch_size=len(failures),
+        )
+
     def configure_optimizers(self) -> dict[str, Any]:
         groups = [
             {"params": g["params"], "lr": self.lr * g.get("lr_scale", 1.0), "weight_decay": self.weight_decay}
@@ -63,7 +78,9 @@ class VideoModule(LightningModule):
         total = max(1, int(self.trainer.estimated_stepping_batches))
         epochs = self.trainer.max_epochs or -1
         if self.warmup_epochs and epochs < 1:
-            raise ValueError("model.warmup_epochs needs trainer.max_epochs; a run bounded by max_steps sets model.warmup_steps")
+            raise ValueError(
+                "model.warmup_epochs needs trainer.max_epochs; a run bounded by max_steps sets model.warmup_steps"
+            )
         warmup = self.warmup_steps + (int(self.warmup_epochs * total / epochs) if self.warmup_epochs else 0)
         schedule = torch.optim.lr_scheduler.LambdaLR(opt, partial(warmup_cosine, warmup=warmup, total=total))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

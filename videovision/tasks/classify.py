@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-import numpy as np
 import torch
-from PIL import Image
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.functional.classification import multiclass_accuracy, multiclass_confusion_matrix
+from torchmetrics.functional.classification import multiclass_accuracy
 
-from ..models.backbones import load_state_dict_file
-from ..media import log_images, save_confusion_matrix
+from ..checkpoints import load_encoder_weights
+from ..distributed import gather_unique
 from ..models.encoder import ClipEncoder
 from .base import VideoModule
-from .monitors import first_occurrence
-
-
-def load_encoder_weights(encoder: nn.Module, checkpoint: str) -> None:
-    """Load the ``encoder.*`` weights of a pretraining checkpoint (``weights_only=True``) into ``encoder``."""
-    state = load_state_dict_file(checkpoint)
-    prefix = "encoder."
-    weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    if not weights:
-        raise ValueError(f"{checkpoint}: no 'encoder.*' weights; is it a VideoVision pretraining checkpoint?")
-    try:
-        encoder.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise ValueError(f"{checkpoint}: its encoder does not match model.encoder: {exc}") from exc
 
 
 class VideoClassifier(VideoModule):
@@ -40,7 +24,12 @@ class VideoClassifier(VideoModule):
 
     Training batches hold one clip per video; validation and test batches hold K views per video
     (clips x crops). Their softmax is averaged per video, and each video is counted once even when
-    a distributed sampler pads the split: top-1, top-5 and mean class accuracy.
+    a distributed sampler pads the split: top-1, top-5 and mean class accuracy. The gathered
+    per-video ``index``, ``probs`` and ``labels`` of the last evaluation stay in :attr:`eval_outputs`
+    for callbacks (:class:`~videovision.callbacks.ConfusionMatrixPlot`).
+
+    ``classes`` (names by label) are taken from the data module when training starts and saved in
+    the checkpoint, so predictions on new videos carry names.
     """
 
     def __init__(
@@ -65,16 +54,20 @@ class VideoClassifier(VideoModule):
         self.dropout = dropout
         self.num_classes = num_classes
         self.head = self._make_head(num_classes) if num_classes else None
+        self.classes: list[str] = []
+        self.eval_outputs: dict[str, torch.Tensor] = {}
         self._outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
     def _make_head(self, num_classes: int) -> nn.Module:
         # Standardising features (BatchNorm without affine, as MAE's linear probe) keeps the head linear
         # at test time and makes one learning rate fit encoders whose outputs differ widely in scale.
         width = self.encoder.out_dim
-        return nn.Sequential(nn.BatchNorm1d(width, affine=False), nn.Dropout(self.dropout), nn.Linear(width, num_classes))
+        return nn.Sequential(
+            nn.BatchNorm1d(width, affine=False), nn.Dropout(self.dropout), nn.Linear(width, num_classes)
+        )
 
     def setup(self, stage: str) -> None:
-        classes = getattr(self.trainer.datamodule, "classes", None)
+        classes = list(getattr(self.trainer.datamodule, "classes", None) or [])
         if self.num_classes is None:
             if not classes:
                 raise ValueError("model.num_classes is not set and the dataset names no classes")
@@ -82,6 +75,13 @@ class VideoClassifier(VideoModule):
             self.head = self._make_head(self.num_classes)
         elif classes and len(classes) != self.num_classes:
             raise ValueError(f"model.num_classes is {self.num_classes} but the dataset has {len(classes)} classes")
+        self.classes = classes or self.classes
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["classes"] = self.classes
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.classes = list(checkpoint.get("classes", []))
 
     def train(self, mode: bool = True) -> VideoClassifier:
         super().train(mode)
@@ -99,41 +99,49 @@ class VideoClassifier(VideoModule):
         """(B, K, T, 3, H, W) -> view embeddings (B, K, D) and per-video class probabilities (B, C),
         the softmax averaged over the K views."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
-            features = self.encoder(clips.flatten(0, 1))
-        probs = self.head(features).softmax(-1).unflatten(0, clips.shape[:2]).mean(1)
-        return features.unflatten(0, clips.shape[:2]), probs
+            features = self.encoder.encode_views(clips)
+        return features, self.head(features.flatten(0, 1)).softmax(-1).unflatten(0, clips.shape[:2]).mean(1)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, K, T, 3, H, W) -> per-video class probabilities (B, C)."""
         return self.embed_and_classify(clips)[1]
 
     def predict_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:
-        """Embeddings and probabilities for :class:`videovision.prediction_writer.EmbeddingWriter`."""
+        """Embeddings and probabilities for :class:`videovision.callbacks.EmbeddingWriter`."""
         embeddings, probs = self.embed_and_classify(batch["clips"])
-        return {"index": batch["index"], "label": batch["label"], "clip_embeddings": embeddings.float(), "probs": probs.float()}
+        return {
+            "index": batch["index"],
+            "label": batch["label"],
+            "path": batch["path"],
+            "clip_embeddings": embeddings.float(),
+            "probs": probs.float(),
+        }
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         clips = batch["clips"]
         with torch.set_grad_enabled(not self.freeze_encoder):
-            features = self.encoder(clips.flatten(0, 1))
+            features = self.encoder.encode_views(clips).flatten(0, 1)
         logits = self.head(features)
         labels = batch["label"].repeat_interleave(clips.shape[1])
         loss = F.cross_entropy(logits, labels)
-        self.log("train/loss", loss, prog_bar=True, on_epoch=True, sync_dist=True)
-        self.log("train/top1", (logits.argmax(1) == labels).float().mean(), on_epoch=True, sync_dist=True)
-        self.log("train/failed_videos", batch["failures"].sum().float(), on_step=False, on_epoch=True, reduce_fx="sum", sync_dist=True)
+        self.log("train/loss", loss, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=len(clips))
+        self.log(
+            "train/top1",
+            (logits.argmax(1) == labels).float().mean(),
+            on_epoch=True,
+            sync_dist=True,
+            batch_size=len(clips),
+        )
+        self.log_failed_videos(batch)
         return loss
 
     def _eval_step(self, batch: dict) -> None:
         self._outputs.append((batch["index"], self(batch["clips"]), batch["label"]))
 
     def _eval_epoch_end(self, prefix: str) -> None:
-        index, probs, labels = (torch.cat(parts) for parts in zip(*self._outputs))
+        index, probs, labels = gather_unique(*(torch.cat(parts) for parts in zip(*self._outputs)))
         self._outputs.clear()
-        if self.trainer.world_size > 1:
-            index, probs, labels = (self.all_gather(t).flatten(0, 1) for t in (index, probs, labels))
-        keep = first_occurrence(index)
-        probs, labels = probs[keep], labels[keep]
+        self.eval_outputs = {"index": index, "probs": probs, "labels": labels}
         c = self.num_classes
         metrics = {
             f"{prefix}/top1": multiclass_accuracy(probs, labels, c, average="micro"),
@@ -142,17 +150,6 @@ class VideoClassifier(VideoModule):
             f"{prefix}/videos": torch.tensor(float(len(labels))),
         }
         self.log_dict(metrics, prog_bar=prefix == "val")
-        if prefix == "test":
-            folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)  # a collective: every rank asks
-            if self.trainer.is_global_zero:
-                self._save_confusion_matrix(probs.argmax(1), labels, folder)
-
-    def _save_confusion_matrix(self, predictions: torch.Tensor, labels: torch.Tensor, folder: Path) -> None:
-        matrix = multiclass_confusion_matrix(predictions, labels, self.num_classes)
-        classes = getattr(self.trainer.datamodule, "classes", None) or [str(i) for i in range(self.num_classes)]
-        torch.save(matrix.cpu(), folder / "confusion_matrix.pt")
-        png = save_confusion_matrix(matrix, classes, folder / "confusion_matrix.png")
-        log_images(self.trainer, "test/confusion_matrix", [np.asarray(Image.open(png).convert("RGB"))])
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         self._eval_step(batch)
@@ -165,4 +162,3 @@ class VideoClassifier(VideoModule):
 
     def on_test_epoch_end(self) -> None:
         self._eval_epoch_end("test")
-

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from lightning.pytorch import LightningModule
 
+from ..checkpoints import load_encoder_weights
 from ..models.encoder import ClipEncoder
-from .classify import load_encoder_weights
 
 
 class VideoEmbedder(LightningModule):
@@ -14,7 +14,7 @@ class VideoEmbedder(LightningModule):
     weights), that only predicts: ``python -m videovision predict --config experiments/demo/extract.yaml``.
 
     ``predict_step``: ``clips`` (B, K, T, 3, H, W) -> ``clip_embeddings`` float (B, K, D), with the
-    batch's ``index`` and ``label``; :class:`videovision.prediction_writer.EmbeddingWriter` writes them to disk.
+    batch's ``index``, ``label`` and ``path``; :class:`videovision.callbacks.EmbeddingWriter` writes them to disk.
     """
 
     def __init__(self, encoder: ClipEncoder, pretrained: str | None = None) -> None:
@@ -25,7 +25,8 @@ class VideoEmbedder(LightningModule):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         """(B, K, T, 3, H, W) -> (B, K, D)."""
-        return self.encoder(clips.flatten(0, 1)).unflatten(0, clips.shape[:2])
+        return self.encoder.encode_views(clips)
 
-    def predict_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:
-        return {"index": batch["index"], "label": batch["label"], "clip_embeddings": self(batch["clips"]).float()}
+    def predict_step(self, batch: dict, batch_idx: int) -> dict:
+        embeddings = self(batch["clips"]).float()
+        return {"index": batch["index"], "label": batch["label"], "path": batch["path"], "clip_embeddings": embeddings}

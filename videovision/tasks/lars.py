@@ -29,7 +29,9 @@ class LARS(torch.optim.Optimizer):
                 if p.ndim > 1:
                     grad = grad.add(p, alpha=group["weight_decay"])
                     w_norm, g_norm = torch.norm(p), torch.norm(grad)
-                    trust = torch.where((w_norm > 0) & (g_norm > 0), group["eta"] * w_norm / g_norm, torch.ones_like(w_norm))
+                    trust = torch.where(
+                        (w_norm > 0) & (g_norm > 0), group["eta"] * w_norm / g_norm, torch.ones_like(w_norm)
+                    )
                     grad = grad.mul(trust)
                 buf = self.state[p].get("momentum")
                 if buf is None:

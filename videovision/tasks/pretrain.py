@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..distributed import gather_rows, gather_unique
+from ..evaluation.knn import weighted_knn_predict
 from ..models.encoder import ClipEncoder
 from ..objectives.base import Objective
 from .base import VideoModule
-from .monitors import first_occurrence, gather_rows, weighted_knn_predict
 
 
 class SSLPretrainModule(VideoModule):
@@ -54,19 +55,20 @@ class SSLPretrainModule(VideoModule):
                 "use PairClipSampler (SimCLR) or TupleClipSampler (VCOP)"
             )
 
-    def encode(self, clips: torch.Tensor) -> torch.Tensor:
-        """(B, K, T, 3, H, W) -> (B, K, D): every clip encoded separately."""
-        return self.encoder(clips.flatten(0, 1)).unflatten(0, clips.shape[:2])
-
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        embeddings = self.encode(batch["clips"])
+        embeddings = self.encoder.encode_views(batch["clips"])
         total = embeddings.new_zeros(())
         for objective in self.objectives:
             out = objective(embeddings)
             total = total + objective.weight * out["loss"]
-            self.log_dict({f"train/{objective.name}_{k}": v for k, v in out.items()}, on_epoch=True, sync_dist=True)
-        self.log("train/loss", total, prog_bar=True, on_epoch=True, sync_dist=True)
-        self.log("train/failed_videos", batch["failures"].sum().float(), on_step=False, on_epoch=True, reduce_fx="sum", sync_dist=True)
+            self.log_dict(
+                {f"train/{objective.name}_{k}": v for k, v in out.items()},
+                on_epoch=True,
+                sync_dist=True,
+                batch_size=len(embeddings),
+            )
+        self.log("train/loss", total, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=len(embeddings))
+        self.log_failed_videos(batch)
         if self.online_probe is not None:
             labelled = batch["label"] >= 0
             if labelled.any():
@@ -81,17 +83,23 @@ class SSLPretrainModule(VideoModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         if self.online_probe is not None:
-            embeddings = self.encode(batch["clips"])
-            self._val.append((embeddings.mean(1).float(), self.online_probe(embeddings).softmax(-1).mean(1), batch["label"], batch["index"]))
+            embeddings = self.encoder.encode_views(batch["clips"])
+            self._val.append(
+                (
+                    embeddings.mean(1).float(),
+                    self.online_probe(embeddings).softmax(-1).mean(1),
+                    batch["label"],
+                    batch["index"],
+                )
+            )
 
     def on_validation_epoch_end(self) -> None:
         """Both monitors over the whole validation split, each video counted once across processes."""
         if not self._val:
             return
-        features, probs, labels, index = (gather_rows(torch.cat(t)) for t in zip(*self._val))
+        features, probs, labels, index = (torch.cat(t) for t in zip(*self._val))
         self._val.clear()
-        keep = first_occurrence(index)
-        features, probs, labels = features[keep], probs[keep], labels[keep]
+        _, features, probs, labels = gather_unique(index, features, probs, labels)
         self.log("val/online_probe_top1", (probs.argmax(1) == labels).float().mean(), prog_bar=True)
         if self._bank:
             bank, bank_labels = (gather_rows(torch.cat(t)) for t in zip(*self._bank))

@@ -22,9 +22,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
@@ -88,7 +88,12 @@ class DecodeWholeVideo(Dataset):
             frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(stream)])
         start = int(torch.randint(0, len(frames) - CLIP_LEN + 1, ()))
         clip = torch.from_numpy(frames[start : start + CLIP_LEN]).permute(0, 3, 1, 2).float()
-        clip = F.interpolate(clip, size=(SIZE, SIZE), mode="bilinear", antialias=True).round().clamp(0, 255).to(torch.uint8)
+        clip = (
+            F.interpolate(clip, size=(SIZE, SIZE), mode="bilinear", antialias=True)
+            .round()
+            .clamp(0, 255)
+            .to(torch.uint8)
+        )
         return {"clips": clip[None]}
 
 
@@ -147,8 +152,13 @@ def worker_memory(loader: DataLoader, clips: int, warmup: int) -> dict:
         if read >= clips:
             break
     first, last = samples[0][1], samples[-1][1]
-    return {"clips": read, "rss_mb_after_warmup": round(first, 1), "rss_mb_end": round(last, 1), "growth": round(last / first - 1, 4),
-            "samples": [(n, round(mb, 1)) for n, mb in samples]}  # fmt: skip
+    return {
+        "clips": read,
+        "rss_mb_after_warmup": round(first, 1),
+        "rss_mb_end": round(last, 1),
+        "growth": round(last / first - 1, 4),
+        "samples": [(n, round(mb, 1)) for n, mb in samples],
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -169,7 +179,13 @@ def main(argv: list[str] | None = None) -> dict:
         for gop in (25, 250):
             paths = make_videos(out / f"videos_gop{gop}", gop, args.videos)
             ours_loader = our_loader(paths[0].parent, args.workers, Path(cache))
-            baseline = DataLoader(DecodeWholeVideo(paths), batch_size=BATCH, shuffle=True, num_workers=args.workers, persistent_workers=True)
+            baseline = DataLoader(
+                DecodeWholeVideo(paths),
+                batch_size=BATCH,
+                shuffle=True,
+                num_workers=args.workers,
+                persistent_workers=True,
+            )
             ours, whole = [], []
             for _ in range(args.rounds):
                 ours.append(clips_per_second(ours_loader, args.batches))

@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def extract_tree(
-    src: str | Path, dst: str | Path, fps: float | None = None, short_side: int | None = None, quality: int = 90, workers: int = 2
+    src: str | Path,
+    dst: str | Path,
+    fps: float | None = None,
+    short_side: int | None = None,
+    quality: int = 90,
+    workers: int = 2,
 ) -> dict[str, str]:
     """Extract every video below ``src``; returns the videos that failed, path -> reason."""
     src, dst = Path(src), Path(dst)

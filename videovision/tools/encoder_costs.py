@@ -14,35 +14,35 @@ from functools import partial
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .models import (
+from ..models import (
+    FrameTemporalEncoder,
     RecurrentTemporal,
     ResNetFrames,
-    ResNetRNNEncoder,
     SpatialConvRefiner,
     TemporalConvRefiner,
     TransformerTemporal,
     Video3DCNN,
 )
-from .objectives import SimCLRObjective, VCOPObjective
+from ..objectives import SimCLRObjective, VCOPObjective
 
 
 def _encoders() -> dict[str, torch.nn.Module]:
     gru = partial(RecurrentTemporal, cell="gru", hidden_size=512)
     return {
-        "ResNet-18 → GRU-512": ResNetRNNEncoder(ResNetFrames("resnet18"), gru),
-        "ResNet-18 → LSTM-512 (2 layers)": ResNetRNNEncoder(
+        "ResNet-18 → GRU-512": FrameTemporalEncoder(ResNetFrames("resnet18"), gru),
+        "ResNet-18 → LSTM-512 (2 layers)": FrameTemporalEncoder(
             ResNetFrames("resnet18"), partial(RecurrentTemporal, cell="lstm", hidden_size=512, num_layers=2)
         ),
-        "ResNet-18 → spatial refiner (128) → 2x2 grid → temporal conv → GRU-512": ResNetRNNEncoder(
+        "ResNet-18 → spatial refiner (128) → 2x2 grid → temporal conv → GRU-512": FrameTemporalEncoder(
             ResNetFrames("resnet18"),
             gru,
             spatial_refiner=partial(SpatialConvRefiner, out_channels=128),
             temporal_refiner=TemporalConvRefiner,
             pool_grid=2,
         ),
-        "ResNet-18 → Transformer (2 layers, 256)": ResNetRNNEncoder(ResNetFrames("resnet18"), TransformerTemporal),
-        "ResNet-34 → GRU-512": ResNetRNNEncoder(ResNetFrames("resnet34"), gru),
-        "ResNet-50 → GRU-512": ResNetRNNEncoder(ResNetFrames("resnet50"), gru),
+        "ResNet-18 → Transformer (2 layers, 256)": FrameTemporalEncoder(ResNetFrames("resnet18"), TransformerTemporal),
+        "ResNet-34 → GRU-512": FrameTemporalEncoder(ResNetFrames("resnet34"), gru),
+        "ResNet-50 → GRU-512": FrameTemporalEncoder(ResNetFrames("resnet50"), gru),
         "R3D-18": Video3DCNN("r3d_18"),
         "R(2+1)D-18": Video3DCNN("r2plus1d_18"),
         "MC3-18": Video3DCNN("mc3_18"),

@@ -7,26 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
-from .evaluation import Embeddings, knn_probe, linear_probe, load_embeddings, retrieval_recall, tsne_plot
-
-RETRIEVAL_KS = (1, 5, 10, 20, 50)
-
-
-def load_pair(train_dir: str | Path, test_dir: str | Path) -> tuple[Embeddings, Embeddings]:
-    """The train (gallery) and test (query) embeddings; their widths must agree."""
-    train, test = load_embeddings(train_dir), load_embeddings(test_dir)
-    if train.features.shape[1] != test.features.shape[1]:
-        raise ValueError(f"{train_dir} and {test_dir} hold embeddings of different widths")
-    return train, test
-
-
-def retrieval(train: Embeddings, test: Embeddings) -> dict[str, float]:
-    """R@1/5/10/20/50 of the test videos querying the whole train gallery."""
-    to_tensor = torch.from_numpy
-    recall = retrieval_recall(to_tensor(test.features), to_tensor(test.labels), to_tensor(train.features), to_tensor(train.labels), RETRIEVAL_KS)
-    return {f"R@{k}": v for k, v in recall.items()}
+from ..evaluation import knn_probe, linear_probe, load_embeddings, load_pair, tsne_plot, video_retrieval
 
 
 def evaluate(
@@ -44,7 +25,7 @@ def evaluate(
     return {
         "linear_probe": linear_probe(train, test, label_fraction, samples_per_class, seed, C),
         "knn": knn_probe(train, test, knn_k, label_fraction=label_fraction, seed=seed),
-        "retrieval": retrieval(train, test),
+        "retrieval": video_retrieval(train, test),
         "train_videos": len(train.labels),
         "test_videos": len(test.labels),
     }
@@ -54,7 +35,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="videovision evaluate-features", description=__doc__)
     parser.add_argument("train_dir", help="folder written by predict for the train split (the gallery)")
     parser.add_argument("test_dir", help="folder written by predict for the test split (the queries)")
-    parser.add_argument("--label-fraction", type=float, default=1.0, help="stratified fraction of train labels for the probes")
+    parser.add_argument(
+        "--label-fraction", type=float, default=1.0, help="stratified fraction of train labels for the probes"
+    )
     parser.add_argument("--samples-per-class", type=int, default=None, help="labelled train videos per class instead")
     parser.add_argument("--seed", type=int, default=0, help="seed of the labelled subset")
     parser.add_argument("--knn-k", type=int, default=20)
@@ -62,10 +45,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tsne", default=None, help="write a t-SNE PNG of the test embeddings here")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
-    results = evaluate(args.train_dir, args.test_dir, args.label_fraction, args.samples_per_class, args.seed, args.knn_k, args.C)
+    results = evaluate(
+        args.train_dir, args.test_dir, args.label_fraction, args.samples_per_class, args.seed, args.knn_k, args.C
+    )
     print(f"train {results['train_videos']} videos (gallery), test {results['test_videos']} videos (queries)")
-    print(f"linear probe  top-1 {100 * results['linear_probe']['top1']:.1f}  mean class acc {100 * results['linear_probe']['mean_class_acc']:.1f}")
-    print(f"kNN (k={args.knn_k})   top-1 {100 * results['knn']['top1']:.1f}  mean class acc {100 * results['knn']['mean_class_acc']:.1f}")
+    for name, key in (("linear probe ", "linear_probe"), (f"kNN (k={args.knn_k})  ", "knn")):
+        scores = results[key]
+        print(f"{name} top-1 {100 * scores['top1']:.1f}  mean class acc {100 * scores['mean_class_acc']:.1f}")
     print("retrieval     " + "  ".join(f"{k} {100 * v:.1f}" for k, v in results["retrieval"].items()))
     if args.tsne:
         print(f"saved {tsne_plot(load_embeddings(args.test_dir), args.tsne)}")

@@ -27,14 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import VideoVisionCLI
-from .demo import EXPERIMENTS, fit_and_test
-from .evaluate_features import load_pair, retrieval
-from .evaluation import linear_probe, tsne_plot
+from .. import runs
+from ..config import experiments_dir
+from ..evaluation import linear_probe, load_pair, tsne_plot, video_retrieval
 
-PRETRAIN_CONFIGS = {"simclr": "pretrain_simclr.yaml", "vcop": "pretrain.yaml", "simclr_vcop": "pretrain_simclr_vcop.yaml"}
+PRETRAIN_CONFIGS = {
+    "simclr": "pretrain_simclr.yaml",
+    "vcop": "pretrain.yaml",
+    "simclr_vcop": "pretrain_simclr_vcop.yaml",
+}
 ENCODERS = ("random_init", *PRETRAIN_CONFIGS)
-QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 
 
 class ResultsRun:
@@ -58,21 +60,16 @@ class ResultsRun:
     def pretrain(self, method: str, seed: int) -> str:
         ckpt_dir = self.run_dir / "pretrain" / f"{method}_seed{seed}"
         checkpoint = ckpt_dir / "last.ckpt"
+        overrides = {
+            "trainer.logger.init_args.save_dir": str(self.run_dir / "logs"),
+            "trainer.logger.init_args.name": f"pretrain_{method}_seed{seed}",
+            runs.CHECKPOINT_DIR: str(ckpt_dir),
+            "seed_everything": seed,
+            **runs.QUIET,
+        }
 
         def run() -> dict:
-            cli = VideoVisionCLI(
-                args=[
-                    f"--config={self.config_dir / PRETRAIN_CONFIGS[method]}",
-                    f"--trainer.logger.init_args.save_dir={self.run_dir / 'logs'}",
-                    f"--trainer.logger.init_args.name=pretrain_{method}_seed{seed}",
-                    f"--trainer.callbacks.init_args.dirpath={ckpt_dir}",
-                    f"--seed_everything={seed}",
-                    *QUIET,
-                    *self.overrides,
-                ],
-                run=False,
-            )
-            cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+            runs.fit(self.config_dir / PRETRAIN_CONFIGS[method], overrides, self.overrides)
             return {"checkpoint": str(checkpoint)}
 
         name = f"pretrain_{method}_seed{seed}"
@@ -80,50 +77,41 @@ class ResultsRun:
             (self.run_dir / "cells" / f"{name}.json").unlink(missing_ok=True)
         return self.cell(name, run)["checkpoint"]
 
-    def extract(self, encoder: str, weights: str, seed: int) -> Path:
+    def extract(self, encoder: str, weights: str | None, seed: int) -> Path:
         """Train and test embeddings; ``seed`` initialises whatever ``weights`` do not set (all of a random encoder)."""
         folder = self.run_dir / "features" / f"{encoder}_seed{seed}"
         for split in ("train", "test"):
+            overrides = {
+                "model.init_args.pretrained": weights,
+                "data.init_args.predict_split": split,
+                "trainer.callbacks.EmbeddingWriter.init_args.out_dir": str(folder / split),
+                "trainer.default_root_dir": str(folder / split),
+                "seed_everything": seed,
+                **runs.QUIET,
+            }
 
-            def run(split: str = split) -> dict:
-                cli = VideoVisionCLI(
-                    args=[
-                        f"--config={self.config_dir / 'extract.yaml'}",
-                        f"--model.init_args.pretrained={weights}",
-                        f"--data.init_args.predict_split={split}",
-                        f"--trainer.callbacks.init_args.out_dir={folder / split}",
-                        f"--trainer.default_root_dir={folder / split}",
-                        f"--seed_everything={seed}",
-                        *QUIET,
-                        *self.overrides,
-                    ],
-                    run=False,
-                )
-                cli.trainer.predict(cli.model, datamodule=cli.datamodule, return_predictions=False)
+            def run(overrides: dict = overrides, split: str = split) -> dict:
+                runs.predict(self.config_dir / "extract.yaml", overrides, self.overrides)
                 return {"folder": str(folder / split)}
 
             self.cell(f"extract_{encoder}_seed{seed}_{split}", run)
         return folder
 
-    def finetune(self, encoder: str, weights: str, fraction: float, seed: int, tag: str = "", extra: tuple[str, ...] = ()) -> dict:
+    def finetune(
+        self, encoder: str, weights: str | None, fraction: float, seed: int, tag: str = "", extra: dict | None = None
+    ) -> dict:
         name = f"finetune_{encoder}_{fraction:g}_seed{seed}{tag}"
-        return self.cell(
-            name,
-            lambda: fit_and_test(
-                [
-                    f"--config={self.config_dir / 'finetune.yaml'}",
-                    f"--model.init_args.pretrained={weights}",
-                    f"--data.init_args.label_fraction={fraction}",
-                    f"--data.init_args.subset_seed={seed}",
-                    f"--seed_everything={seed}",
-                    f"--trainer.logger.init_args.save_dir={self.run_dir / 'logs'}",
-                    f"--trainer.logger.init_args.name={name}",
-                    *extra,
-                    *QUIET,
-                    *self.overrides,
-                ]
-            ),
-        )
+        overrides = {
+            "model.init_args.pretrained": weights,
+            "data.init_args.label_fraction": fraction,
+            "data.init_args.subset_seed": seed,
+            "seed_everything": seed,
+            "trainer.logger.init_args.save_dir": str(self.run_dir / "logs"),
+            "trainer.logger.init_args.name": name,
+            **(extra or {}),
+            **runs.QUIET,
+        }
+        return self.cell(name, lambda: runs.fit_and_test(self.config_dir / "finetune.yaml", overrides, self.overrides))
 
 
 def _mean_std(values: list[float]) -> str:
@@ -147,24 +135,36 @@ def make_table(results: dict, fractions: list[float]) -> str:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="videovision results", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run-dir", default="runs/results")
-    parser.add_argument("--config-dir", default=str(EXPERIMENTS), help="folder with the pretrain*, extract and finetune YAMLs")
+    parser.add_argument(
+        "--config-dir",
+        default=str(experiments_dir() / "demo"),
+        help="folder with the pretrain*, extract and finetune YAMLs",
+    )
     parser.add_argument("--encoders", nargs="+", default=list(ENCODERS), choices=ENCODERS)
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1, 1.0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument(
-        "--supervised-steps", type=int, default=690, help="steps of the supervised baseline (default: 540 pretraining + 150 fine-tuning)"
+        "--supervised-steps",
+        type=int,
+        default=690,
+        help="steps of the supervised baseline (default: 540 pretraining + 150 fine-tuning)",
     )
-    parser.add_argument("overrides", nargs="*", help="LightningCLI arguments added to every run, e.g. --trainer.max_steps=2")
+    parser.add_argument(
+        "overrides", nargs="*", help="LightningCLI arguments added to every run, e.g. --trainer.max_steps=2"
+    )
     args = parser.parse_args(argv)
     start = time.time()
     run = ResultsRun(Path(args.run_dir), Path(args.config_dir), args.overrides)
 
     results: dict[str, dict] = {}
     for encoder in args.encoders:
-        row: dict = {"probe": {f"{f:g}": [] for f in args.fractions}, "finetune": {f"{f:g}": [] for f in args.fractions}}
+        row: dict = {
+            "probe": {f"{f:g}": [] for f in args.fractions},
+            "finetune": {f"{f:g}": [] for f in args.fractions},
+        }
         row["retrieval"] = {k: [] for k in ("R@1", "R@5", "R@10", "R@20", "R@50")}
         for seed in args.seeds:
-            weights = "null" if encoder == "random_init" else run.pretrain(encoder, seed)
+            weights = None if encoder == "random_init" else run.pretrain(encoder, seed)
             folder = run.extract(encoder, weights, seed)
             train, test = load_pair(folder / "train", folder / "test")
             if seed == args.seeds[0]:
@@ -172,16 +172,20 @@ def main(argv: list[str] | None = None) -> dict:
             for fraction in args.fractions:
                 row["probe"][f"{fraction:g}"].append(linear_probe(train, test, fraction, seed=seed)["top1"])
                 row["finetune"][f"{fraction:g}"].append(run.finetune(encoder, weights, fraction, seed)["top1"])
-            for k, value in retrieval(train, test).items():
+            for k, value in video_retrieval(train, test).items():
                 row["retrieval"][k].append(value)
-            print(f"{encoder} seed {seed}: " + ", ".join(
-                f"{f:.0%} probe {100 * row['probe'][f'{f:g}'][-1]:.1f} fine-tune {100 * row['finetune'][f'{f:g}'][-1]:.1f}" for f in args.fractions
-            ) + f", R@1 {100 * row['retrieval']['R@1'][-1]:.1f}")  # fmt: skip
+            cells = [f"{f:.0%} probe {100 * row['probe'][f'{f:g}'][-1]:.1f}" for f in args.fractions]
+            cells += [f"{f:.0%} fine-tune {100 * row['finetune'][f'{f:g}'][-1]:.1f}" for f in args.fractions]
+            print(f"{encoder} seed {seed}: " + ", ".join(cells) + f", R@1 {100 * row['retrieval']['R@1'][-1]:.1f}")
         results[encoder] = row
 
-    from_scratch = (f"--trainer.max_steps={args.supervised_steps}", "--model.init_args.encoder_lr_scale=0.02")  # encoder at 1e-3
+    from_scratch = {
+        "trainer.max_steps": args.supervised_steps,
+        "model.init_args.encoder_lr_scale": 0.02,
+    }  # encoder at 1e-3
     supervised = [
-        run.finetune("random_init", "null", 1.0, seed, f"_supervised{args.supervised_steps}", from_scratch)["top1"] for seed in args.seeds
+        run.finetune("random_init", None, 1.0, seed, f"_supervised{args.supervised_steps}", from_scratch)["top1"]
+        for seed in args.seeds
     ]
     minutes = round((time.time() - start) / 60, 1)
     cells = [json.loads(p.read_text()).get("seconds", 0.0) for p in (run.run_dir / "cells").glob("*.json")]
@@ -195,10 +199,17 @@ def main(argv: list[str] | None = None) -> dict:
         "results": results,
         "supervised": {"steps": args.supervised_steps, "top1": supervised},
     }
-    table += f"\n\nSupervised from random init (encoder lr 1e-3), 100 % labels, {args.supervised_steps} steps: {_mean_std(supervised)}"
+    table += (
+        f"\n\nSupervised from random init (encoder lr 1e-3), 100 % labels, {args.supervised_steps} steps: "
+        f"{_mean_std(supervised)}"
+    )
     (run.run_dir / "results.json").write_text(json.dumps(summary, indent=2))
     (run.run_dir / "results.md").write_text(table + "\n")
-    print("\nTop-1 (%) on the test split, mean ± std over seeds " + ", ".join(map(str, args.seeds)) + "; retrieval R@k (%)")
+    print(
+        "\nTop-1 (%) on the test split, mean ± std over seeds "
+        + ", ".join(map(str, args.seeds))
+        + "; retrieval R@k (%)"
+    )
     print(table)
     print(f"saved {run.run_dir / 'results.json'}, {run.run_dir / 'results.md'} and t-SNE plots")
     print(f"{minutes} min in this invocation; the cells took {compute} min when they ran")

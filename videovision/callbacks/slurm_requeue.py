@@ -30,7 +30,11 @@ log = logging.getLogger(__name__)
 
 def next_hpc_checkpoint(root: str | Path) -> Path:
     """``root/hpc_ckpt_{N+1}.ckpt`` where N is the highest number already there (0 if none)."""
-    numbers = [int(m.group(1)) for p in Path(root).glob("hpc_ckpt_*.ckpt") if (m := re.fullmatch(r"hpc_ckpt_(\d+)\.ckpt", p.name))]
+    numbers = [
+        int(m.group(1))
+        for p in Path(root).glob("hpc_ckpt_*.ckpt")
+        if (m := re.fullmatch(r"hpc_ckpt_(\d+)\.ckpt", p.name))
+    ]
     return Path(root) / f"hpc_ckpt_{max(numbers, default=0) + 1}.ckpt"
 
 
@@ -71,7 +75,9 @@ class SLURMRequeue(Callback):
             signal.signal(self.signum, self._previous)
             self._previous = None
 
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         if not trainer.strategy.reduce_boolean_decision(self.received, all=False):
             return
         path = next_hpc_checkpoint(trainer.default_root_dir)
@@ -85,7 +91,9 @@ class SLURMRequeue(Callback):
             done = subprocess.run(["scontrol", "requeue", slurm_job_id()], capture_output=True, text=True)
             requeued = done.returncode == 0
             if not requeued:
-                log.warning("scontrol requeue %s failed: %s; stopping after %s", slurm_job_id(), done.stderr.strip(), path)
+                log.warning(
+                    "scontrol requeue %s failed: %s; stopping after %s", slurm_job_id(), done.stderr.strip(), path
+                )
         if not trainer.strategy.broadcast(requeued, src=0):
             trainer.should_stop = True
             return

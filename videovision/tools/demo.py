@@ -17,52 +17,32 @@ import json
 import time
 from pathlib import Path
 
-from .cli import VideoVisionCLI
-
-EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments" / "demo"
-
-
-def fit_and_test(args: list[str]) -> dict[str, float]:
-    """``fit`` then ``test`` of one LightningCLI run in this process; the test metrics without their prefix."""
-    cli = VideoVisionCLI(args=args, run=False)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule)
-    return {k.removeprefix("test/"): float(v) for k, v in metrics.items()}
+from .. import runs
+from ..config import experiments_dir
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="videovision demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run-dir", default="runs/demo", help="where logs, checkpoints and results go")
-    parser.add_argument("--config-dir", default=str(EXPERIMENTS), help="folder with pretrain.yaml and probe.yaml")
-    parser.add_argument("overrides", nargs="*", help="extra LightningCLI arguments for every run, e.g. --trainer.max_epochs=1")
+    parser.add_argument(
+        "--config-dir", default=str(experiments_dir() / "demo"), help="folder with pretrain.yaml and probe.yaml"
+    )
+    parser.add_argument(
+        "overrides", nargs="*", help="extra LightningCLI arguments for every run, e.g. --trainer.max_epochs=1"
+    )
     args = parser.parse_args(argv)
     run_dir, configs = Path(args.run_dir), Path(args.config_dir)
     start = time.time()
 
     ckpt_dir = run_dir / "pretrain" / "checkpoints"
-    pretrain = VideoVisionCLI(
-        args=[
-            f"--config={configs / 'pretrain.yaml'}",
-            f"--trainer.logger.init_args.save_dir={run_dir}",
-            f"--trainer.callbacks.init_args.dirpath={ckpt_dir}",
-            *args.overrides,
-        ],
-        run=False,
-    )
-    pretrain.trainer.fit(pretrain.model, datamodule=pretrain.datamodule)
+    logs = {"trainer.logger.init_args.save_dir": str(run_dir)}
+    runs.fit(configs / "pretrain.yaml", {**logs, runs.CHECKPOINT_DIR: str(ckpt_dir)}, args.overrides)
     checkpoint = ckpt_dir / "last.ckpt"
 
     results = {}
-    for name, weights in (("ssl", str(checkpoint)), ("random_init", "null")):
-        results[name] = fit_and_test(
-            [
-                f"--config={configs / 'probe.yaml'}",
-                f"--trainer.logger.init_args.save_dir={run_dir}",
-                f"--trainer.logger.init_args.name=probe_{name}",
-                f"--model.init_args.pretrained={weights}",
-                *args.overrides,
-            ]
-        )
+    for name, weights in (("ssl", str(checkpoint)), ("random_init", None)):
+        overrides = {**logs, "trainer.logger.init_args.name": f"probe_{name}", "model.init_args.pretrained": weights}
+        results[name] = runs.fit_and_test(configs / "probe.yaml", overrides, args.overrides)
     summary = {"pretrain_checkpoint": str(checkpoint), "minutes": round((time.time() - start) / 60, 2), **results}
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "results.json").write_text(json.dumps(summary, indent=2))

@@ -21,7 +21,9 @@ KINETICS_STD = (0.22803, 0.22145, 0.216989)
 class ClipTransform:
     """Base: per-clip v2 pipeline on uint8, then float conversion and normalisation for the batch."""
 
-    def __init__(self, mean: tuple[float, float, float] = KINETICS_MEAN, std: tuple[float, float, float] = KINETICS_STD):
+    def __init__(
+        self, mean: tuple[float, float, float] = KINETICS_MEAN, std: tuple[float, float, float] = KINETICS_STD
+    ):
         self.mean = torch.tensor(mean).view(1, 1, 1, 3, 1, 1)
         self.std = torch.tensor(std).view(1, 1, 1, 3, 1, 1)
 
@@ -63,7 +65,9 @@ class TrainAugmentation(ClipTransform):
                 v2.RandomHorizontalFlip(hflip),
                 v2.RandomApply([v2.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)], p=color_jitter),
                 v2.RandomGrayscale(grayscale),
-                v2.RandomApply([v2.GaussianBlur(kernel_size=max(3, crop_size // 10 * 2 + 1), sigma=(0.1, 2.0))], p=blur),
+                v2.RandomApply(
+                    [v2.GaussianBlur(kernel_size=max(3, crop_size // 10 * 2 + 1), sigma=(0.1, 2.0))], p=blur
+                ),
             ]
         )
 

@@ -1,4 +1,4 @@
-"""The kNN monitor against a hand computation."""
+"""The weighted kNN (monitor and evaluate-features) against a hand computation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from videovision.tasks.monitors import weighted_knn_predict
+from videovision.evaluation import weighted_knn_predict
 
 
 def test_weighted_knn_votes_by_exponentiated_similarity():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 
 import numpy as np
@@ -17,7 +16,7 @@ import numpy as np
 from data_modules.metadata import probe_videos
 from data_modules.video_io import VideoMeta
 
-from .cli import VideoVisionCLI
+from .. import runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", help="also write the report as JSON here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any video is bad")
     args, overrides = parser.parse_known_args(argv)
-    datamodule = VideoVisionCLI(args=[f"--config={args.config}", *overrides], run=False).datamodule
+    datamodule = runs.build(args.config, cli_args=overrides).datamodule
     datamodule.reader.prepare()
     report: dict[str, dict] = {}
     for split in ("train", "test"):
@@ -45,17 +44,15 @@ def main(argv: list[str] | None = None) -> int:
             "backends": dict(Counter(m.backend for m in good)),
         }
         r = report[split]
-        print(f"{split}: {r['decodable']} of {r['videos']} videos decode; frames min/median/max "
-              f"{r['frames']['min']}/{r['frames']['median']:.0f}/{r['frames']['max']}; backends {r['backends']}"
-              + (f"; {r['missing_from_listing']} listed but missing" if r["missing_from_listing"] else ""))
-        for path, reason in bad.items():
+        print(
+            f"{split}: {r['decodable']} of {r['videos']} videos decode; frames min/median/max "
+            f"{r['frames']['min']}/{r['frames']['median']:.0f}/{r['frames']['max']}; backends {r['backends']}"
+            + (f"; {r['missing_from_listing']} listed but missing" if r["missing_from_listing"] else "")
+        )
+        for reason in bad.values():
             print(f"  BAD {reason}")
     print(f"metadata cache: {datamodule.cache_file}")
     if args.report:
         with open(args.report, "w") as f:
             json.dump(report, f, indent=2)
     return 1 if args.strict and any(r["bad"] for r in report.values()) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
