@@ -8,8 +8,9 @@ each a 1-D array of ``N_v`` frames. Micro AUROC pools every test frame; macro AU
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
