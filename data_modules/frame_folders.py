@@ -1,15 +1,18 @@
-"""Videos as folders of JPEG frames (MMAction2's "rawframes"): extract them once, read them fast.
+"""Videos as folders of image frames (MMAction2's "rawframes", and the frame folders benchmarks ship).
 
-A frame folder holds ``img_00001.jpg``, ``img_00002.jpg``, ... (1-based, consecutive) and, when
-:func:`extract_frames` wrote it, ``frames.json`` with the frame rate and the source video;
-``frames.json`` is written last, so a folder without it is unfinished (or made by another tool,
-when its frame rate is unknown and samplers fall back to their ``stride``).
+A frame folder holds image files whose names end in a frame number, numbered consecutively from any
+start: ``img_00001.jpg ...`` (what :func:`extract_frames` writes), ``00000.jpg ...`` (DAVIS),
+``0001.jpg`` (OTB), ``001.tif`` (UCSD Ped). A gap in the numbering is an error naming the missing
+file. :func:`extract_frames` also writes ``frames.json`` with the frame rate and the source video,
+last, so a folder without it is unfinished (or made by another tool, when its frame rate is unknown
+and samplers fall back to their ``stride``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import av
@@ -18,20 +21,38 @@ from PIL import Image
 
 FRAME_PATTERN = "img_{:05d}.jpg"
 MARKER = "frames.json"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+_FRAME_NUMBER = re.compile(r"(\d+)$")
+
+
+class FrameFolderError(OSError):
+    """A frame folder that cannot be read as a video; the message names the folder or file."""
 
 
 def frame_path(folder: str | Path, index: int) -> Path:
-    """The file of 0-based frame ``index``."""
+    """The file :func:`extract_frames` writes for 0-based frame ``index``."""
     return Path(folder) / FRAME_PATTERN.format(index + 1)
 
 
+def frame_files(folder: str | Path) -> list[Path]:
+    """The frames of ``folder`` in order: its image files whose name (before the suffix) ends in a
+    number, sorted by that number. Raises :class:`FrameFolderError` at the first gap in the numbering."""
+    numbered = []
+    for name in os.listdir(folder):
+        stem, suffix = os.path.splitext(name)
+        match = _FRAME_NUMBER.search(stem)
+        if suffix.lower() in IMAGE_SUFFIXES and match and not name.startswith("."):
+            numbered.append((int(match.group(1)), name))
+    numbered.sort()
+    for (number, name), (following, _) in zip(numbered, numbered[1:]):
+        if following != number + 1:
+            raise FrameFolderError(f"{folder}: frame {number + 1} is missing (a gap after {name})")
+    return [Path(folder) / name for _, name in numbered]
+
+
 def count_frames(folder: str | Path) -> int:
-    """Number of consecutive frames from ``img_00001.jpg``."""
-    names = set(os.listdir(folder))
-    count = 0
-    while FRAME_PATTERN.format(count + 1) in names:
-        count += 1
-    return count
+    """Number of frames in ``folder`` (see :func:`frame_files`)."""
+    return len(frame_files(folder))
 
 
 def folder_fps(folder: str | Path) -> float:
@@ -42,9 +63,10 @@ def folder_fps(folder: str | Path) -> float:
 
 def read_frame_files(folder: str | Path, wanted: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     """uint8 (len(wanted), H, W, 3) of 0-based frames ``wanted``; ``size`` = (height, width) resizes."""
+    files = frame_files(folder)
     frames = []
     for index in wanted.tolist():
-        with Image.open(frame_path(folder, index)) as image:
+        with Image.open(files[index]) as image:
             image = image.convert("RGB")
             if size is not None:
                 image = image.resize((size[1], size[0]), Image.BILINEAR)

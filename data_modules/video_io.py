@@ -97,7 +97,7 @@ def _probe_frame_folder(path: str) -> VideoMeta:
     try:
         num_frames = count_frames(path)
         if num_frames == 0:
-            raise VideoDecodeError(f"{path}: no img_00001.jpg (not a frame folder)")
+            raise VideoDecodeError(f"{path}: no numbered image files (not a frame folder)")
         first, _ = read_frame_files(path, np.array([0, num_frames - 1]), None)
     except OSError as exc:
         raise VideoDecodeError(f"{path}: {exc}") from exc

@@ -8,9 +8,10 @@ import shutil
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from data_modules import UCF101, EvalTransform, RandomClipSampler, TrainAugmentation, VideoDataModule
-from data_modules.frame_folders import count_frames, extract_frames, frame_path
+from data_modules.frame_folders import FrameFolderError, count_frames, extract_frames, frame_files, frame_path
 from data_modules.video_io import VideoDecodeError, probe_video, read_frames
 from videovision.commands import main
 
@@ -69,7 +70,7 @@ def test_extract_frames_command_skips_bad_videos_and_resumes(tiny_digits, tmp_pa
 
 def test_a_broken_frame_folder_is_named(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(VideoDecodeError, match="empty: no img_00001.jpg"):
+    with pytest.raises(VideoDecodeError, match="empty: no numbered image files"):
         probe_video(str(tmp_path / "empty"))
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -101,3 +102,26 @@ def test_data_module_reads_frame_folders_with_the_dataset_reader(tiny_digits, tm
     assert batch["clips"].shape == (4, 1, 4, 3, 32, 32) and batch["failures"].sum() == 0
     cache = json.loads(dm.cache_file.read_text())
     assert all(path.startswith(str(frames)) for path in cache)
+
+
+@pytest.mark.parametrize(
+    ("names", "suffix"),
+    [(["00000", "00001", "00002"], ".jpg"), (["0001", "0002", "0003"], ".jpg"), (["001", "002", "003"], ".tif")],
+)
+def test_benchmark_frame_folders_read_in_number_order(tmp_path, names, suffix):
+    for shade, name in enumerate(reversed(names)):  # written in reverse: order must come from the numbers
+        Image.fromarray(np.full((8, 12, 3), 40 * shade, np.uint8)).save(tmp_path / f"{name}{suffix}", quality=100)
+    (tmp_path / "._0001.jpg").write_bytes(b"macOS metadata, not a frame")
+    meta = probe_video(str(tmp_path))
+    assert (meta.num_frames, meta.width, meta.height, meta.backend) == (3, 12, 8, "frames")
+    frames = read_frames(str(tmp_path), np.array([0, 2]), meta)
+    assert frames[0].mean() == pytest.approx(80, abs=2) and frames[1].mean() == pytest.approx(0, abs=2)
+
+
+def test_a_gap_in_a_frame_folder_is_named(tmp_path):
+    for name in ("001.jpg", "002.jpg", "004.jpg"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)
+    with pytest.raises(FrameFolderError, match=r"frame 3 is missing \(a gap after 002.jpg\)"):
+        frame_files(tmp_path)
+    with pytest.raises(VideoDecodeError, match="frame 3 is missing"):
+        probe_video(str(tmp_path))
