@@ -9,11 +9,13 @@ failures travels with the sample
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
+from torchvision.transforms.v2 import functional as F
 
 from .clip_samplers import ClipSampler
 from .readers import VideoRecord
@@ -89,3 +91,26 @@ def _frame_range(record: VideoRecord, meta: VideoMeta) -> tuple[int, int]:
     first = min(meta.num_frames - 1, max(0, int(record.span[0] * meta.fps)))
     last = min(meta.num_frames, max(first + 1, int(record.span[1] * meta.fps)))
     return first, last - first
+
+
+def collate_clips(samples: list[dict]) -> dict:
+    """``default_collate``, after bringing every sample's clips to the first sample's (H, W) when the
+    batch mixes sizes (videos of different resolutions and no ``data.decode_size``): the same bilinear,
+    antialiased resize as decoding uses. Logged once per worker."""
+    height, width = samples[0]["clips"].shape[-2:]
+    if any(s["clips"].shape[-2:] != (height, width) for s in samples):
+        _warn_mixed_sizes(height, width)
+        samples = [{**s, "clips": _resize_clips(s["clips"], (height, width))} for s in samples]
+    return default_collate(samples)
+
+
+def _resize_clips(clips: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """uint8 (K, T, 3, H, W) -> uint8 (K, T, 3, *size)."""
+    return F.resize(clips.flatten(0, 1), list(size), antialias=True).unflatten(0, clips.shape[:2])
+
+
+@functools.cache
+def _warn_mixed_sizes(height: int, width: int) -> None:
+    log.warning(
+        "videos of different sizes in one batch: resized to %dx%d; set data.decode_size [H, W] to choose", height, width
+    )

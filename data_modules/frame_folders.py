@@ -61,16 +61,13 @@ def folder_fps(folder: str | Path) -> float:
     return float(json.loads(marker.read_text())["fps"]) if marker.is_file() else 0.0
 
 
-def read_frame_files(folder: str | Path, wanted: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
-    """uint8 (len(wanted), H, W, 3) of 0-based frames ``wanted``; ``size`` = (height, width) resizes."""
+def read_frame_files(folder: str | Path, wanted: np.ndarray) -> np.ndarray:
+    """uint8 (len(wanted), H, W, 3) of 0-based frames ``wanted``."""
     files = frame_files(folder)
     frames = []
     for index in wanted.tolist():
         with Image.open(files[index]) as image:
-            image = image.convert("RGB")
-            if size is not None:
-                image = image.resize((size[1], size[0]), Image.BILINEAR)
-            frames.append(np.asarray(image))
+            frames.append(np.asarray(image.convert("RGB")))
     return np.stack(frames)
 
 

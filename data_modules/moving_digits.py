@@ -149,11 +149,21 @@ def write_video(path: Path, frames: np.ndarray, fps: int) -> None:
 
 
 def generate(root: str | Path, spec: MovingDigitsSpec = MovingDigitsSpec()) -> Path:
-    """Write the dataset under ``root`` unless an identical one is there; returns ``root``."""
+    """Write the dataset under ``root`` unless an identical one is there; returns ``root``.
+
+    Only an empty (or missing) folder, or one holding an earlier moving-digits set (its marker
+    file), is written to: anything else is someone's data, and generating is refused.
+    """
     root = Path(root)
     marker = root / _MARKER
     if marker.exists() and json.loads(marker.read_text()) == asdict(spec):
         return root
+    if root.is_dir() and not marker.exists() and any(root.iterdir()):
+        raise FileExistsError(
+            f"{root} is not empty and holds no {_MARKER}: refusing to write generated moving digits into it. "
+            "To read your own videos there, name their reader instead of MovingDigits, e.g. "
+            '--data.init_args.reader \'{"class_path": "data_modules.VideoFolder", "init_args": {"root": "%s"}}\'' % root
+        )
     if spec.test_groups >= spec.num_groups:
         raise ValueError(f"test_groups ({spec.test_groups}) must be below num_groups ({spec.num_groups})")
     digits = _load_digit_images()

@@ -6,11 +6,17 @@ files are found later by the metadata probe (:mod:`data_modules.metadata`), coun
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
+
+log = logging.getLogger(__name__)
 
 Split = Literal["train", "val", "test"]
 UNLABELLED = -1
@@ -25,6 +31,36 @@ class VideoRecord:
     label: int = UNLABELLED
     group: str = ""
     span: tuple[float, float] | None = None
+
+
+class MissingSplitError(LookupError):
+    """A split the dataset does not have; the message names the split, the reader and the fixes."""
+
+
+def holdout_split(records: list[VideoRecord], split: Split, fraction: float, seed: int) -> list[VideoRecord]:
+    """A seeded hold-out by group: ``train`` keeps the other groups; ``val`` and ``test`` both get the
+    held-out ones (``ceil(fraction * groups)``, at least 1). A record's group is its ``group`` or its path,
+    so clips of one source never fall on both sides."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"holdout_fraction must be in (0, 1), got {fraction}")
+    groups = sorted({r.group or r.path for r in records})
+    if len(groups) < 2:
+        raise MissingSplitError(f"holding out {fraction:.0%} needs at least 2 groups of videos, found {len(groups)}")
+    order = np.random.default_rng(seed).permutation(len(groups))
+    held = {groups[i] for i in order[: max(1, math.ceil(fraction * len(groups)))]}
+    keep = [r for r in records if ((r.group or r.path) in held) == (split != "train")]
+    log.info(
+        "%s split: %d of %d videos, a seeded %.0f%% hold-out by group", split, len(keep), len(records), 100 * fraction
+    )
+    return keep
+
+
+def _missing(reader: str, split: Split, where: str) -> MissingSplitError:
+    return MissingSplitError(
+        f"{reader} has no {split!r} split ({where}). Add one, or hold out a seeded part of the training videos "
+        f"by group: --data.init_args.reader.init_args.holdout_fraction 0.2. The training videos are never "
+        f"used in its place."
+    )
 
 
 class DatasetReader(ABC):
@@ -194,22 +230,33 @@ class VideoFolder(DatasetReader):
     """A folder per class (``root/<split>/<class>/*.mp4``, or ``root/<class>/*`` for every split), or,
     with ``labelled=False``, any tree of videos for self-supervised runs (labels are -1).
 
-    Without split folders every split reads the whole tree: fine for self-supervised pretraining,
-    for labelled work use split folders or a manifest.
+    Without a ``train/`` folder the whole tree is the training split. ``val`` reads ``val/`` (or
+    ``validate/``, or else ``test/``) and ``test`` reads ``test/`` (or else ``val/``); a split with no
+    folder is an error (:class:`MissingSplitError`) unless ``holdout_fraction`` holds out a seeded
+    part of the training videos (:func:`holdout_split`; a video's group is its ``_gNN_`` UCF-style
+    group when its name has one).
     """
 
-    def __init__(self, root: str, labelled: bool = True, suffixes: tuple[str, ...] = VIDEO_SUFFIXES) -> None:
+    def __init__(
+        self,
+        root: str,
+        labelled: bool = True,
+        suffixes: tuple[str, ...] = VIDEO_SUFFIXES,
+        holdout_fraction: float = 0.0,
+        holdout_seed: int = 0,
+    ) -> None:
         self._root = Path(root)
         if not self._root.is_dir():
             raise FileNotFoundError(f"video folder not found: {self._root}")
         self.labelled = labelled
         self.suffixes = tuple(s.lower() for s in suffixes)
+        self.holdout_fraction, self.holdout_seed = holdout_fraction, holdout_seed
 
-    def _split_root(self, split: Split) -> Path:
+    def _split_root(self, split: Split) -> Path | None:
         for name in {"train": ("train",), "val": ("val", "validate", "test"), "test": ("test", "val")}[split]:
             if (self._root / name).is_dir():
                 return self._root / name
-        return self._root
+        return self._root if split == "train" else None
 
     @property
     def classes(self) -> list[str]:
@@ -220,12 +267,29 @@ class VideoFolder(DatasetReader):
 
     def records(self, split: Split) -> list[VideoRecord]:
         base = self._split_root(split)
+        if base is None:
+            if not self.holdout_fraction:
+                raise _missing(f"VideoFolder({self._root})", split, f"no {split}/ folder under it")
+            return holdout_split(
+                self._records(self._split_root("train")), split, self.holdout_fraction, self.holdout_seed
+            )
+        records = self._records(base)
+        if split == "train" and self.holdout_fraction and self._split_root("test") is None:
+            return holdout_split(records, split, self.holdout_fraction, self.holdout_seed)
+        return records
+
+    def _records(self, base: Path) -> list[VideoRecord]:
         files = sorted(p for p in base.rglob("*") if p.suffix.lower() in self.suffixes and p.is_file())
+
+        def group(p: Path) -> str:
+            found = _UCF_GROUP.search(p.name)
+            return f"{p.parent.name}_g{found.group(1)}" if found else ""
+
         if not self.labelled:
-            return [VideoRecord(str(p)) for p in files]
+            return [VideoRecord(str(p), group=group(p)) for p in files]
         index = {c: i for i, c in enumerate(self.classes)}
         return [
-            VideoRecord(str(p), index.get(p.relative_to(base).parts[0], UNLABELLED))
+            VideoRecord(str(p), index.get(p.relative_to(base).parts[0], UNLABELLED), group(p))
             for p in files
             if len(p.relative_to(base).parts) > 1
         ]
@@ -236,21 +300,36 @@ class Manifest(DatasetReader):
 
     ``files`` maps split -> manifest path; relative video paths are taken from the manifest's
     folder. Labels may be names or integers; names are indexed in sorted order of the training
-    manifest unless ``classes`` is given.
+    manifest unless ``classes`` is given. ``val`` reads the test manifest when there is no val one
+    (and ``test`` the val one); with neither, ``val``/``test`` are an error (:class:`MissingSplitError`)
+    unless ``holdout_fraction`` holds out a seeded part of the training rows (:func:`holdout_split`;
+    an optional ``group`` column keeps clips of one source together).
     """
 
-    def __init__(self, files: dict[str, str], classes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        files: dict[str, str],
+        classes: list[str] | None = None,
+        holdout_fraction: float = 0.0,
+        holdout_seed: int = 0,
+    ) -> None:
         self.files = {k: Path(v) for k, v in files.items()}
         if "train" not in self.files:
             raise ValueError("Manifest needs at least a 'train' file")
+        unknown = sorted(set(self.files) - {"train", "val", "test"})
+        if unknown:
+            raise ValueError(f"Manifest files: unknown split(s) {unknown}; use train, val and test")
         self._root = self.files["train"].parent
         self._classes = classes
+        self.holdout_fraction, self.holdout_seed = holdout_fraction, holdout_seed
 
     def _rows(self, split: Split) -> list[dict]:
         import csv
         import json
 
-        path = self.files.get(split) or self.files.get("test" if split == "val" else "val") or self.files["train"]
+        path = self.files.get(split) or self.files.get({"train": "train", "val": "test", "test": "val"}[split])
+        if path is None:
+            raise _missing(f"Manifest({self.files['train']})", split, "no val or test file")
         if not path.exists():
             raise FileNotFoundError(f"manifest not found: {path}")
         if path.suffix == ".jsonl":
@@ -274,11 +353,12 @@ class Manifest(DatasetReader):
         return self._classes
 
     def records(self, split: Split) -> list[VideoRecord]:
+        held_out = self.holdout_fraction and not ({"val", "test"} & set(self.files))
         index = {c: i for i, c in enumerate(self.classes)}
         out = []
-        for row in self._rows(split):
+        for row in self._rows("train" if held_out else split):
             label = str(row.get("label", ""))
             start, end = row.get("start_sec"), row.get("end_sec")
             span = (float(start), float(end)) if start not in (None, "") and end not in (None, "") else None
-            out.append(VideoRecord(row["path"], index.get(label, UNLABELLED), span=span))
-        return out
+            out.append(VideoRecord(row["path"], index.get(label, UNLABELLED), str(row.get("group") or ""), span))
+        return holdout_split(out, split, self.holdout_fraction, self.holdout_seed) if held_out else out

@@ -11,14 +11,25 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
-from .clip_dataset import ClipDataset
+from .clip_dataset import ClipDataset, collate_clips
 from .clip_samplers import ClipSampler, UniformClipSampler
 from .metadata import probe_videos
-from .readers import DatasetReader, Split, VideoRecord
+from .readers import DatasetReader, MissingSplitError, Split, VideoRecord
 from .subsets import few_labels
 from .transforms import ClipTransform, EvalTransform, TrainAugmentation
 
 log = logging.getLogger(__name__)
+
+
+def check_bad_fraction(bad: int, total: int, max_bad_fraction: float, what: str, reasons: list[str]) -> None:
+    """Raise when more than ``max_bad_fraction`` of ``total`` videos do not decode, naming them and the option."""
+    if bad > max_bad_fraction * total:
+        listing = "\n  ".join(reasons)
+        raise RuntimeError(
+            f"{what}: {bad} of {total} videos do not decode, above data.max_bad_fraction={max_bad_fraction}. "
+            f"Fix or remove them, or skip them by raising the limit (--data.init_args.max_bad_fraction "
+            f"{min(1.0, round(bad / total + 0.05, 2))}):\n  {listing}"
+        )
 
 
 class VideoDataModule(LightningDataModule):
@@ -111,34 +122,42 @@ class VideoDataModule(LightningDataModule):
 
     def prepare_data(self) -> None:
         self.reader.prepare()
-        paths = sorted({r.path for split in ("train", "test") for r in self._all_records(split)})
-        probe_videos(paths, self.cache_file, num_workers=min(self.num_workers, 8))
+        paths = {r.path for r in self._all_records("train")}
+        try:
+            paths |= {r.path for r in self._all_records("test")}
+        except MissingSplitError as exc:
+            log.info("no test split to probe: %s", exc)
+        probe_videos(sorted(paths), self.cache_file, num_workers=min(self.num_workers, 8))
 
-    def _build(self, split: Split, sampler: ClipSampler, subset: bool = True) -> ClipDataset:
+    def _build(self, split: Split, sampler: ClipSampler, stage: str, subset: bool = True) -> ClipDataset:
         records = self._records(split, subset)
         metas = probe_videos([r.path for r in records], self.cache_file)
         good = [(r, metas[r.path]) for r in records if not isinstance(metas[r.path], str)]
         bad = {r.path: metas[r.path] for r in records if isinstance(metas[r.path], str)}
         self.skipped[split] = bad
         if bad:
-            log.warning("%s split: skipping %d of %d videos that do not decode", split, len(bad), len(records))
-            if len(bad) > self.max_bad_fraction * len(records):
-                listing = "\n  ".join(bad.values())
-                raise RuntimeError(
-                    f"{split} split: {len(bad)} of {len(records)} videos do not decode, above "
-                    f"max_bad_fraction={self.max_bad_fraction}:\n  {listing}"
-                )
+            log.warning(
+                "%s (%s split): skipping %d of %d videos that do not decode", stage, split, len(bad), len(records)
+            )
+            check_bad_fraction(
+                len(bad), len(records), self.max_bad_fraction, f"{stage} ({split} split)", list(bad.values())
+            )
         return ClipDataset([r for r, _ in good], [m for _, m in good], sampler, self.decode_size)
 
     def setup(self, stage: str) -> None:
         if stage == "fit":
-            self.datasets["train"] = self._build("train", self.train_sampler)
+            self.datasets["train"] = self._build("train", self.train_sampler, stage)
         if stage in ("fit", "validate"):
-            self.datasets["val"] = self._build("val", self.eval_sampler)
+            try:
+                self.datasets["val"] = self._build("val", self.eval_sampler, stage)
+            except MissingSplitError as exc:
+                if stage == "validate":
+                    raise
+                log.warning("validation is skipped: %s", exc)
         if stage == "test":
-            self.datasets["test"] = self._build("test", self.eval_sampler)
+            self.datasets["test"] = self._build("test", self.eval_sampler, stage)
         if stage == "predict":
-            self.datasets["predict"] = self._build(self.predict_split, self.eval_sampler, subset=False)
+            self.datasets["predict"] = self._build(self.predict_split, self.eval_sampler, stage, subset=False)
 
     def _loader(self, split: str, train: bool) -> DataLoader:
         dataset = self.datasets[split]
@@ -148,6 +167,7 @@ class VideoDataModule(LightningDataModule):
             shuffle=train,
             drop_last=train and len(dataset) > self.batch_size,  # a few-label subset smaller than a batch still trains
             num_workers=self.num_workers,
+            collate_fn=collate_clips,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
         )
@@ -155,8 +175,8 @@ class VideoDataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader("val", train=False) if "val" in self.datasets else []
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", train=False)

@@ -23,6 +23,8 @@ from typing import Literal
 
 import av
 import numpy as np
+import torch
+from torchvision.transforms.v2 import functional as F
 
 from .frame_folders import count_frames, folder_fps, read_frame_files
 
@@ -98,7 +100,7 @@ def _probe_frame_folder(path: str) -> VideoMeta:
         num_frames = count_frames(path)
         if num_frames == 0:
             raise VideoDecodeError(f"{path}: no numbered image files (not a frame folder)")
-        first, _ = read_frame_files(path, np.array([0, num_frames - 1]), None)
+        first, _ = read_frame_files(path, np.array([0, num_frames - 1]))
     except OSError as exc:
         raise VideoDecodeError(f"{path}: {exc}") from exc
     return VideoMeta(num_frames, folder_fps(path), first.shape[1], first.shape[0], "frames")
@@ -129,7 +131,7 @@ def _seeks_agree(path: str, keyframes: tuple[tuple[int, int], ...], reference: d
     """Whether reading each reference frame through a keyframe seek gives the sequential decode's frame."""
     try:
         return all(
-            np.array_equal(_read_pyav(path, np.array([i]), None, keyframes)[0], expected)
+            np.array_equal(_read_pyav(path, np.array([i]), keyframes)[0], expected)
             for i, expected in sorted(reference.items())
         )
     except Exception:  # a seek PyAV cannot do is a seek we do not use
@@ -139,44 +141,53 @@ def _seeks_agree(path: str, keyframes: tuple[tuple[int, int], ...], reference: d
 def read_frames(path: str, indices: np.ndarray, meta: VideoMeta, size: tuple[int, int] | None = None) -> np.ndarray:
     """Frames ``indices`` (any shape, values in ``[0, meta.num_frames)``) as uint8 ``(*indices.shape, H, W, 3)``.
 
-    ``size`` = (height, width) resizes at decode time. Raises :class:`VideoDecodeError`.
+    ``size`` = (height, width) resizes every frame with :func:`resize_frames`, the same resize whichever
+    backend decoded them. Raises :class:`VideoDecodeError`.
     """
     wanted = np.unique(indices)
     if wanted[0] < 0 or wanted[-1] >= meta.num_frames:
         raise VideoDecodeError(f"{path}: frame {int(wanted[-1])} out of range (0..{meta.num_frames - 1})")
     try:
         if meta.backend == "decord":
-            frames = _read_decord(path, wanted, size)
+            frames = _read_decord(path, wanted)
         elif meta.backend == "pyav":
-            frames = _read_pyav(path, wanted, size, meta.keyframes)
+            frames = _read_pyav(path, wanted, meta.keyframes)
         else:
-            frames = read_frame_files(path, wanted, size)
+            frames = read_frame_files(path, wanted)
     except Exception as exc:  # decord and PyAV raise many types for broken files
         if meta.backend == "frames" or (meta.backend == "pyav" and not meta.keyframes):
             if isinstance(exc, VideoDecodeError):
                 raise
             raise VideoDecodeError(f"{path}: {exc}") from exc
         try:  # the slow path that is right wherever the file decodes at all: sequential from the start
-            frames = _read_pyav(path, wanted, size)
+            frames = _read_pyav(path, wanted)
         except Exception as exc2:
             raise VideoDecodeError(f"{path}: {exc2}") from exc2
+    if size is not None:
+        frames = resize_frames(frames, size)
     return frames[np.searchsorted(wanted, indices)]
 
 
-def _read_decord(path: str, wanted: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """uint8 (N, H, W, 3) -> uint8 (N, height, width, 3): bilinear with antialiasing (torchvision), the one
+    resize of the data layer, so a file's pixels do not depend on which backend decoded it."""
+    if frames.shape[1:3] == tuple(size):
+        return frames
+    video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    return F.resize(video, list(size), antialias=True).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def _read_decord(path: str, wanted: np.ndarray) -> np.ndarray:
     import decord
 
-    height, width = size or (-1, -1)
-    reader = decord.VideoReader(path, num_threads=1, width=width, height=height)
+    reader = decord.VideoReader(path, num_threads=1)
     try:
         return reader.get_batch(wanted.tolist()).asnumpy()
     finally:
         del reader
 
 
-def _read_pyav(
-    path: str, wanted: np.ndarray, size: tuple[int, int] | None, keyframes: tuple[tuple[int, int], ...] = ()
-) -> np.ndarray:
+def _read_pyav(path: str, wanted: np.ndarray, keyframes: tuple[tuple[int, int], ...] = ()) -> np.ndarray:
     """Decode from the last of ``keyframes`` (frame index, pts) at or before the first wanted frame,
     or from the start; frames are counted from there, so index i is the i-th frame a sequential
     decode gives. Leading frames that precede the keyframe in time (open GOPs) are skipped."""
@@ -201,8 +212,6 @@ def _read_pyav(
                     )
                 start_pts = None  # found the keyframe: count from here
             if position == target:
-                if size is not None:
-                    frame = frame.reformat(width=size[1], height=size[0])
                 out.append(frame.to_ndarray(format="rgb24"))
                 target = next(targets, None)
                 if target is None:

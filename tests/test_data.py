@@ -16,7 +16,8 @@ from data_modules import (
     UniformClipSampler,
     VideoDataModule,
 )
-from data_modules.readers import VideoRecord
+from data_modules.moving_digits import write_video
+from data_modules.readers import MissingSplitError, VideoFolder, VideoRecord
 from data_modules.subsets import few_labels
 
 from .conftest import TINY_SPEC
@@ -122,3 +123,34 @@ def test_augmentation_is_consistent_within_a_clip_and_independent_between_clips(
     assert not torch.equal(out[0, 0, 0], out[0, 1, 0])
     shared = TrainAugmentation(crop_size=16, crop_scale=(0.1, 0.5), same_for_all_clips=True)(clips)
     assert torch.equal(shared[0, 0], shared[0, 1])
+
+
+def test_pretraining_on_a_flat_folder_skips_validation_and_testing_it_is_refused(tiny_digits, tmp_path):
+    dm = VideoDataModule(
+        VideoFolder(str(tiny_digits / "UCF-101"), labelled=False),
+        RandomClipSampler(clip_len=4),
+        num_workers=0,
+        cache_dir=str(tmp_path / "cache"),
+    )
+    dm.prepare_data()
+    dm.setup("fit")
+    assert len(dm.datasets["train"]) == 48 and dm.val_dataloader() == []
+    with pytest.raises(MissingSplitError, match="has no 'test' split"):
+        dm.setup("test")
+
+
+def test_videos_of_different_sizes_reach_one_batch(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, (h, w) in {"small.avi": (32, 48), "large.avi": (48, 64)}.items():
+        write_video(tmp_path / "videos" / name, rng.integers(0, 255, (12, h, w, 3), dtype=np.uint8), fps=25)
+    dm = VideoDataModule(
+        VideoFolder(str(tmp_path / "videos"), labelled=False),
+        RandomClipSampler(clip_len=4),
+        batch_size=2,
+        num_workers=0,
+        cache_dir=str(tmp_path / "cache"),
+    )
+    dm.prepare_data()
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["clips"].shape[:3] == (2, 1, 4) and batch["clips"].dtype == torch.uint8

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -105,3 +106,16 @@ def test_pyav_files_seek_to_checked_keyframes(zoo):
         meta = probe_video(str(zoo[name]))
         assert meta.backend == "pyav" and meta.keyframes, f"{name}: the seek path is not exercised"
         assert all(index > 0 for index, _ in meta.keyframes)
+
+
+def test_resized_frames_do_not_depend_on_the_backend(zoo):
+    """A file routed to decord and the same file read through PyAV (and a TS file, PyAV only, read whole)
+    give the same pixels at a decode size: one resize after decoding, whichever backend decoded."""
+    path = str(zoo["closed_gop_h264.mp4"])
+    meta = probe_video(path)
+    assert meta.backend == "decord"
+    idx = np.array([0, 17, 40, 99])
+    by_decord = read_frames(path, idx, meta, size=(40, 56))
+    by_pyav = read_frames(path, idx, replace(meta, backend="pyav", keyframes=()), size=(40, 56))
+    assert by_decord.shape == (4, 40, 56, 3)
+    assert np.abs(by_decord.astype(int) - by_pyav.astype(int)).max() <= 1

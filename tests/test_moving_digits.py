@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import decord
 import numpy as np
+import pytest
 
-from data_modules import UCF101
+from data_modules import UCF101, MovingDigits
 from data_modules.moving_digits import CLASSES, MovingDigitsSpec, generate
 
 from .conftest import TINY_SPEC
@@ -47,3 +48,12 @@ def test_generation_is_deterministic_and_cached(tmp_path):
     stamp = (a / "UCF-101" / name).stat().st_mtime_ns
     generate(tmp_path / "a", spec)
     assert (a / "UCF-101" / name).stat().st_mtime_ns == stamp, "a cached dataset must not be rewritten"
+
+
+def test_generating_into_a_folder_of_other_files_is_refused(tmp_path):
+    own = tmp_path / "my_videos"
+    own.mkdir()
+    (own / "holiday.mp4").write_bytes(b"someone's video")
+    with pytest.raises(FileExistsError, match=r"my_videos is not empty and holds no moving_digits.json.*VideoFolder"):
+        MovingDigits(str(own)).prepare()
+    assert sorted(p.name for p in own.iterdir()) == ["holiday.mp4"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from data_modules.readers import HMDB51, UCF101, UNLABELLED, Kinetics, Manifest, VideoFolder
+from data_modules.readers import HMDB51, UCF101, UNLABELLED, Kinetics, Manifest, MissingSplitError, VideoFolder
 
 
 def _touch(path):
@@ -91,3 +91,31 @@ def test_manifest_csv_and_jsonl_with_spans(tmp_path):
     assert train[0].path == str(tmp_path / "v" / "a.mp4") and train[0].label == 1 and train[0].span == (1.5, 3.0)
     assert train[1].span is None
     assert [r.label for r in reader.records("val")] == [1, UNLABELLED]
+
+
+def test_a_split_that_does_not_exist_is_an_error_never_the_training_videos(tmp_path):
+    for cls in ("cat", "dog"):
+        for i in range(3):
+            _touch(tmp_path / cls / f"v_{cls}_g0{i}_c01.mp4")
+    flat = VideoFolder(str(tmp_path))
+    assert len(flat.records("train")) == 6
+    for split in ("val", "test"):
+        with pytest.raises(MissingSplitError, match=rf"VideoFolder\(.*\) has no '{split}' split.*holdout_fraction"):
+            flat.records(split)
+    (tmp_path / "train.csv").write_text("path,label\ncat/v_cat_g00_c01.mp4,cat\n")
+    with pytest.raises(MissingSplitError, match=r"Manifest\(.*train.csv\) has no 'test' split"):
+        Manifest({"train": str(tmp_path / "train.csv")}).records("test")
+
+
+def test_holdout_splits_by_group_and_seed(tmp_path):
+    for cls in ("cat", "dog"):
+        for group in range(5):
+            for clip in (1, 2):
+                _touch(tmp_path / cls / f"v_{cls}_g{group:02d}_c{clip:02d}.mp4")
+    reader = VideoFolder(str(tmp_path), holdout_fraction=0.2, holdout_seed=3)
+    train, val, test = (reader.records(s) for s in ("train", "val", "test"))
+    assert val == test and len(test) == 2 * 2  # ceil(0.2 * 10 groups) = 2 groups of 2 clips
+    assert not {r.path for r in train} & {r.path for r in test} and len(train) + len(test) == 20
+    assert {r.group for r in test}.isdisjoint({r.group for r in train})
+    assert VideoFolder(str(tmp_path), holdout_fraction=0.2, holdout_seed=3).records("test") == test
+    assert VideoFolder(str(tmp_path), holdout_fraction=0.2, holdout_seed=4).records("test") != test
