@@ -30,6 +30,8 @@ class ClipSampler(ABC):
     ) -> None:
         if clip_len < 1 or stride < 1:
             raise ValueError(f"clip_len and stride must be >= 1, got {clip_len} and {stride}")
+        if short_video not in ("loop", "pad"):
+            raise ValueError(f"short_video: unknown rule {short_video!r}; choose loop or pad")
         self.clip_len = clip_len
         self.stride = stride
         self.target_fps = target_fps

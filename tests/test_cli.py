@@ -139,3 +139,19 @@ def test_a_wrong_class_count_is_named(cli_env):
     )
     with pytest.raises(ValueError, match="num_classes is 5 but the dataset has 8 classes"):
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+
+
+def test_an_optimizer_from_the_command_line_is_refused(cli_env, capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", f"--config={CONFIGS / 'tiny_pretrain.yaml'}", *cli_env, "--optimizer=Adam"])
+    assert "optimizer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--ckpt_path", "--model.init_args.pretrained"])
+def test_a_file_that_is_not_a_checkpoint_is_named(cli_env, tmp_path, capsys, option):
+    notes = tmp_path / "README.md"
+    notes.write_text("# not weights\n")
+    with pytest.raises((SystemExit, ValueError)) as info:  # --ckpt_path: exit 2 with the message; pretrained: raised
+        main(["test", f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, f"{option}={notes}"])
+    message = str(info.value) + capsys.readouterr().err
+    assert f"not a checkpoint: {notes}" in message

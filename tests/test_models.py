@@ -7,6 +7,7 @@ from functools import partial
 import pytest
 import torch
 
+from data_modules import RandomClipSampler
 from videovision.models import (
     FrameTemporalEncoder,
     RecurrentTemporal,
@@ -14,6 +15,7 @@ from videovision.models import (
     SpatialConvRefiner,
     TemporalConvRefiner,
 )
+from videovision.tasks.base import VideoModule
 
 
 def _encoder(**temporal) -> FrameTemporalEncoder:
@@ -120,3 +122,18 @@ def test_transformer_cls_pooling_in_an_encoder():
 def test_bidirectional_rnn_refuses_to_stream():
     with pytest.raises(RuntimeError, match="bidirectional"):
         RecurrentTemporal(4, bidirectional=True).step(torch.randn(1, 4))
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: RecurrentTemporal(8, cell="rnn"), "unknown cell 'rnn'; choose lstm or gru"),
+        (lambda: RecurrentTemporal(8, pooling="max"), "unknown pooling 'max'"),
+        (lambda: ResNetFrames("resnet101"), "unknown arch 'resnet101'"),
+        (lambda: VideoModule(optimizer="adam"), "unknown optimizer 'adam'; choose adamw, sgd or lars"),
+        (lambda: RandomClipSampler(short_video="wrap"), "unknown rule 'wrap'"),
+    ],
+)
+def test_an_unknown_option_value_raises_from_python_too(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()

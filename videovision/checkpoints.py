@@ -16,13 +16,17 @@ from torch import nn
 STATE_PREFIX_ENCODER = "encoder."
 
 
+class CheckpointError(ValueError):
+    """A checkpoint path that names no file, or a file that is no checkpoint; the message names it."""
+
+
 def check_checkpoint_file(path: str | Path) -> Path:
     """``path`` if it is a file ``torch.save`` wrote (a zip archive); else a message naming it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise CheckpointError(f"checkpoint not found: {path}")
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"not a checkpoint: {path} (torch.save writes a zip archive; this file is not one)")
+        raise CheckpointError(f"not a checkpoint: {path} (torch.save writes a zip archive; this file is not one)")
     return path
 
 

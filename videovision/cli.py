@@ -45,6 +45,7 @@ class VideoVisionCLI(LightningCLI):
                 subclass_mode_model=True,
                 subclass_mode_data=True,
                 seed_everything_default=0,
+                auto_configure_optimizers=False,  # the model's optimizer and schedule are its own: no --optimizer
                 save_config_callback=LoggedConfig,
                 save_config_kwargs={"overwrite": True},
                 parser_kwargs={"epilog": epilog},
@@ -53,7 +54,13 @@ class VideoVisionCLI(LightningCLI):
             )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: list[str] | None) -> None:
+        """Parse the composed arguments; a ``--ckpt_path`` that names a file must be a checkpoint (checked
+        here, before Lightning reads it or any work starts)."""
         super().parse_arguments(parser, expand_cli_args(sys.argv[1:] if args is None else list(args)))
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt_path and not str(ckpt_path).startswith(_CKPT_ALIASES):
+            check_checkpoint_file(ckpt_path)
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
         """The configured trainer, plus :class:`~videovision.callbacks.SLURMRequeue` under SLURM."""
@@ -61,21 +68,3 @@ class VideoVisionCLI(LightningCLI):
         if (callback := requeue_callback(trainer)) is not None:
             trainer.callbacks.append(callback)
         return trainer
-
-    def _check_ckpt_path(self, subcommand: str) -> None:
-        """A ``--ckpt_path`` that names a file must be a checkpoint; checked before any work starts."""
-        ckpt_path = self.config_init[subcommand].get("ckpt_path")
-        if ckpt_path and not str(ckpt_path).startswith(_CKPT_ALIASES):
-            check_checkpoint_file(ckpt_path)
-
-    def before_fit(self) -> None:
-        self._check_ckpt_path("fit")
-
-    def before_validate(self) -> None:
-        self._check_ckpt_path("validate")
-
-    def before_test(self) -> None:
-        self._check_ckpt_path("test")
-
-    def before_predict(self) -> None:
-        self._check_ckpt_path("predict")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from .checkpoints import CheckpointError
 from .cli import VideoVisionCLI
 from .config import ConfigError
 from .tools import TOOLS
@@ -31,6 +32,6 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         VideoVisionCLI(args=args, epilog="Other subcommands: " + ", ".join(TOOLS) + " (each with --help).")
-    except ConfigError as exc:
+    except (ConfigError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -34,6 +34,8 @@ class ResNetFrames(nn.Module):
         freeze_bn: bool = False,
     ) -> None:
         super().__init__()
+        if arch not in ("resnet18", "resnet34", "resnet50"):
+            raise ValueError(f"ResNetFrames: unknown arch {arch!r}; choose resnet18, resnet34 or resnet50")
         if not 1 <= num_stages <= 4:
             raise ValueError(f"num_stages must be 1..4, got {num_stages}")
         local = is_weights_file(weights)

@@ -40,6 +40,10 @@ class RecurrentTemporal(TemporalModel):
         pooling: Literal["last", "mean", "attention"] = "last",
     ) -> None:
         super().__init__()
+        if cell not in ("lstm", "gru"):
+            raise ValueError(f"RecurrentTemporal: unknown cell {cell!r}; choose lstm or gru")
+        if pooling not in ("last", "mean", "attention"):
+            raise ValueError(f"RecurrentTemporal: unknown pooling {pooling!r}; choose last, mean or attention")
         rnn = nn.LSTM if cell == "lstm" else nn.GRU
         self.rnn = rnn(
             in_dim,
@@ -98,6 +102,8 @@ class TransformerTemporal(TemporalModel):
         pooling: Literal["last", "mean", "cls"] = "last",
     ) -> None:
         super().__init__()
+        if pooling not in ("last", "mean", "cls"):
+            raise ValueError(f"TransformerTemporal: unknown pooling {pooling!r}; choose last, mean or cls")
         if pooling == "cls" and causal:
             raise ValueError("pooling='cls' needs causal=False: a causal CLS token would see no frame")
         self.project = nn.Linear(in_dim, d_model)

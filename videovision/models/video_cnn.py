@@ -23,6 +23,8 @@ class Video3DCNN(ClipEncoder):
 
     def __init__(self, arch: Literal["r3d_18", "r2plus1d_18", "mc3_18"] = "r3d_18", weights: str | None = None) -> None:
         super().__init__()
+        if arch not in ("r3d_18", "r2plus1d_18", "mc3_18"):
+            raise ValueError(f"Video3DCNN: unknown arch {arch!r}; choose r3d_18, r2plus1d_18 or mc3_18")
         local = is_weights_file(weights)
         net = getattr(video_models, arch)(weights=None if local else weights)
         if local:

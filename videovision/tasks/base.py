@@ -41,6 +41,8 @@ class VideoModule(LightningModule):
         warmup_steps: int = 0,
     ) -> None:
         super().__init__()
+        if optimizer not in ("adamw", "sgd", "lars"):
+            raise ValueError(f"model.optimizer: unknown optimizer {optimizer!r}; choose adamw, sgd or lars")
         self.optimizer_name = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
