@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,37 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
     assert all(len(v) == 2 for row in summary["results"].values() for v in row["retrieval"].values())
     main(args)  # every cell cached: the same table again
     assert (tmp_path / "results" / "results.md").read_text() == table
+
+
+def test_classify_a_folder_from_the_checkpoint_alone(cli_env, tiny_digits, tmp_path, capsys):
+    probe = VideoVisionCLI(args=[f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env], run=False)
+    probe.trainer.fit(probe.model, datamodule=probe.datamodule)
+    (ckpt,) = (tmp_path / "run").rglob("*.ckpt")
+    mine = tmp_path / "my videos"
+    for video in sorted((tiny_digits / "UCF-101").rglob("*.avi"))[:3]:
+        (mine / "sub").mkdir(parents=True, exist_ok=True)
+        shutil.copy(video, mine / "sub" / video.name)
+    main(["classify", str(mine), "--ckpt", str(ckpt), "--out", str(tmp_path / "out"), "--workers", "0"])
+    table = json.loads((tmp_path / "out" / "predictions.json").read_text())
+    classes = probe.datamodule.classes
+    assert len(table) == 3 and all(row["predicted_class"] in classes and len(row["top5"]) == 5 for row in table)
+    assert "v_" in capsys.readouterr().out
+
+    # the plain LightningCLI path: predict with the probe checkpoint on unlabelled videos, num_classes left to it
+    out = tmp_path / "pred"
+    folder = json.dumps({"class_path": "data_modules.VideoFolder", "init_args": {"root": str(mine), "labelled": False}})
+    main(
+        [
+            "predict",
+            f"--config={CONFIGS / 'tiny_probe.yaml'}",
+            *cli_env,
+            f"--data.init_args.reader={folder}",
+            "--data.init_args.predict_split=train",
+            "--model.init_args.num_classes=null",
+            "--trainer.callbacks+=videovision.callbacks.EmbeddingWriter",
+            f"--trainer.callbacks.out_dir={out}",
+            f"--ckpt_path={ckpt}",
+        ]
+    )
+    rows = json.loads((out / "predictions.json").read_text())
+    assert [r["predicted_class"] for r in rows] == [r["predicted_class"] for r in table]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 STATE_PREFIX_ENCODER = "encoder."
+RUN_CONFIG_KEY = "run_config"  # the composed config of the run that saved a checkpoint (videovision.cli.LoggedConfig)
 
 
 class CheckpointError(ValueError):
@@ -47,6 +49,15 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict):
         raise ValueError(f"{path}: holds no state dict")
     return state
+
+
+def load_checkpoint_entry(path: str | Path, key: str) -> Any:
+    """One top-level entry (``classes``, ``run_config``, ...) of a checkpoint, ``weights_only=True``;
+    a checkpoint without it is named."""
+    checkpoint = torch.load(check_checkpoint_file(path), map_location="cpu", weights_only=True)
+    if not isinstance(checkpoint, dict) or key not in checkpoint:
+        raise CheckpointError(f"{path}: holds no {key!r}; was it saved by a VideoVision run (0.2 or later)?")
+    return checkpoint[key]
 
 
 def is_weights_file(weights: str | None) -> bool:

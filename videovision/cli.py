@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import Any
 
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from .callbacks.slurm_requeue import requeue_callback
-from .checkpoints import check_checkpoint_file
+from .checkpoints import RUN_CONFIG_KEY, check_checkpoint_file
 from .config import expand_cli_args
 
 # Values of --ckpt_path that Lightning resolves itself rather than reading a file.
@@ -22,11 +23,19 @@ _CKPT_ALIASES = ("last", "best", "hpc", "registry")
 
 
 class LoggedConfig(SaveConfigCallback):
-    """Saves the resolved config beside the run (``config.yaml``) and logs it to the logger (W&B, CSV, ...)."""
+    """Saves the resolved config beside the run (``config.yaml``), logs it to the logger (W&B, CSV, ...)
+    and keeps it in every checkpoint (``run_config``), so a checkpoint alone can be rebuilt and run
+    (``videovision classify DIR --ckpt X``)."""
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         for logger in trainer.loggers:
             logger.log_hyperparams(self.config.as_dict())
+
+    def on_save_checkpoint(self, trainer: Trainer, pl_module: LightningModule, checkpoint: dict[str, Any]) -> None:
+        config = self.config.as_dict()
+        checkpoint[RUN_CONFIG_KEY] = {
+            k: config[k] for k in ("seed_everything", "trainer", "model", "data") if k in config
+        }
 
 
 class VideoVisionCLI(LightningCLI):

@@ -25,11 +25,12 @@ QUIET = {"trainer.enable_progress_bar": False, "trainer.enable_model_summary": F
 
 
 def build(
-    config: str | Path, overrides: Mapping[str, Any] | None = None, cli_args: Sequence[str] = ()
+    config: str | Path | dict, overrides: Mapping[str, Any] | None = None, cli_args: Sequence[str] = ()
 ) -> VideoVisionCLI:
-    """Compose ``config`` (a path, or a name inside the shipped experiments/), apply ``overrides``
-    then ``cli_args``, and instantiate everything without running."""
-    composed = override(compose(config), overrides or {})
+    """Compose ``config`` (a path, a name inside the shipped experiments/, or an already composed dict such
+    as a checkpoint's ``run_config``), apply ``overrides`` then ``cli_args``, and instantiate everything
+    without running."""
+    composed = override(config if isinstance(config, dict) else compose(config), overrides or {})
     return VideoVisionCLI(args=[f"--config={to_yaml(composed)}", *cli_args], run=False)
 
 
@@ -49,7 +50,13 @@ def fit_and_test(
     return {k.removeprefix("test/"): float(v) for k, v in metrics.items()}
 
 
-def predict(config: str | Path, overrides: Mapping[str, Any] | None = None, cli_args: Sequence[str] = ()) -> None:
-    """``predict`` over the data module's ``predict_split``; the config's callbacks write the outputs."""
+def predict(
+    config: str | Path | dict,
+    overrides: Mapping[str, Any] | None = None,
+    cli_args: Sequence[str] = (),
+    ckpt_path: str | Path | None = None,
+) -> None:
+    """``predict`` over the data module's ``predict_split`` (weights from ``ckpt_path`` if given); the
+    config's callbacks write the outputs."""
     cli = build(config, overrides, cli_args)
-    cli.trainer.predict(cli.model, datamodule=cli.datamodule, return_predictions=False)
+    cli.trainer.predict(cli.model, datamodule=cli.datamodule, return_predictions=False, ckpt_path=ckpt_path)

@@ -68,11 +68,11 @@ class VideoClassifier(VideoModule):
 
     def setup(self, stage: str) -> None:
         classes = list(getattr(self.trainer.datamodule, "classes", None) or [])
-        if self.num_classes is None:
-            if not classes:
-                raise ValueError("model.num_classes is not set and the dataset names no classes")
+        if self.num_classes is None and classes:
             self.num_classes = len(classes)
             self.head = self._make_head(self.num_classes)
+        elif self.num_classes is None and stage == "fit":
+            raise ValueError("model.num_classes is not set and the dataset names no classes")
         elif classes and len(classes) != self.num_classes:
             raise ValueError(f"model.num_classes is {self.num_classes} but the dataset has {len(classes)} classes")
         self.classes = classes or self.classes
@@ -81,7 +81,11 @@ class VideoClassifier(VideoModule):
         checkpoint["classes"] = self.classes
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Class names, and the head when ``num_classes`` was left to the data (runs before the weights load)."""
         self.classes = list(checkpoint.get("classes", []))
+        if self.head is None:
+            self.num_classes = len(self.classes) or checkpoint["state_dict"]["head.2.weight"].shape[0]
+            self.head = self._make_head(self.num_classes)
 
     def train(self, mode: bool = True) -> VideoClassifier:
         super().train(mode)
@@ -98,6 +102,10 @@ class VideoClassifier(VideoModule):
     def embed_and_classify(self, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, K, T, 3, H, W) -> view embeddings (B, K, D) and per-video class probabilities (B, C),
         the softmax averaged over the K views."""
+        if self.head is None:
+            raise ValueError(
+                "the classifier has no head: give --ckpt_path of a trained VideoClassifier or model.num_classes"
+            )
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
             features = self.encoder.encode_views(clips)
         return features, self.head(features.flatten(0, 1)).softmax(-1).unflatten(0, clips.shape[:2]).mean(1)

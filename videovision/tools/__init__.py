@@ -6,11 +6,12 @@ from typing import Any
 
 from data_modules import moving_digits
 
-from . import bench, check_data, demo, encoder_costs, evaluate_features, extract_frames, results
+from . import bench, check_data, classify, demo, encoder_costs, evaluate_features, extract_frames, results
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "bench": bench.main,
     "check-data": check_data.main,
+    "classify": classify.main,
     "demo": demo.main,
     "encoder-costs": encoder_costs.main,
     "evaluate-features": evaluate_features.main,
