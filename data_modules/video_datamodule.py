@@ -21,15 +21,16 @@ from .transforms import ClipTransform, EvalTransform, TrainAugmentation
 log = logging.getLogger(__name__)
 
 
-def check_bad_fraction(bad: int, total: int, max_bad_fraction: float, what: str, reasons: list[str]) -> None:
-    """Raise when more than ``max_bad_fraction`` of ``total`` videos do not decode, naming them and the option."""
-    if bad > max_bad_fraction * total:
-        listing = "\n  ".join(reasons)
-        raise RuntimeError(
-            f"{what}: {bad} of {total} videos do not decode, above data.max_bad_fraction={max_bad_fraction}. "
-            f"Fix or remove them, or skip them by raising the limit (--data.init_args.max_bad_fraction "
-            f"{min(1.0, round(bad / total + 0.05, 2))}):\n  {listing}"
-        )
+def bad_fraction_error(bad: int, total: int, max_bad_fraction: float, what: str) -> str | None:
+    """Why a split with ``bad`` of ``total`` videos undecodable is refused (above ``max_bad_fraction``), naming
+    the option that changes it; None when it is within the limit."""
+    if bad <= max_bad_fraction * total:
+        return None
+    return (
+        f"{what}: {bad} of {total} videos do not decode, above data.max_bad_fraction={max_bad_fraction}. "
+        f"Fix or remove them, or skip them by raising the limit "
+        f"(--data.init_args.max_bad_fraction {min(1.0, round(bad / total + 0.05, 2))})"
+    )
 
 
 class VideoDataModule(LightningDataModule):
@@ -100,9 +101,10 @@ class VideoDataModule(LightningDataModule):
     def cache_file(self) -> Path:
         root = self.frames_dir or self.reader.root
         key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
-        return self.cache_dir / f"meta-{key}.json"
+        return self.cache_dir / f"meta-{key}.jsonl"
 
-    def _all_records(self, split: Split) -> list[VideoRecord]:
+    def records(self, split: Split) -> list[VideoRecord]:
+        """Every video of ``split`` (no few-label subset), read from ``frames_dir`` when it is set."""
         records = self.reader.records(split)
         if self.frames_dir is None:
             return records
@@ -115,16 +117,16 @@ class VideoDataModule(LightningDataModule):
         return [replace(r, path=str(self.frames_dir / Path(r.path).relative_to(root).with_suffix(""))) for r in records]
 
     def _records(self, split: Split, subset: bool) -> list[VideoRecord]:
-        records = self._all_records(split)
+        records = self.records(split)
         if split == "train" and subset:
             records = few_labels(records, self.label_fraction, self.samples_per_class, self.subset_seed)
         return records
 
     def prepare_data(self) -> None:
         self.reader.prepare()
-        paths = {r.path for r in self._all_records("train")}
+        paths = {r.path for r in self.records("train")}
         try:
-            paths |= {r.path for r in self._all_records("test")}
+            paths |= {r.path for r in self.records("test")}
         except MissingSplitError as exc:
             log.info("no test split to probe: %s", exc)
         probe_videos(sorted(paths), self.cache_file, num_workers=min(self.num_workers, 8))
@@ -139,9 +141,8 @@ class VideoDataModule(LightningDataModule):
             log.warning(
                 "%s (%s split): skipping %d of %d videos that do not decode", stage, split, len(bad), len(records)
             )
-            check_bad_fraction(
-                len(bad), len(records), self.max_bad_fraction, f"{stage} ({split} split)", list(bad.values())
-            )
+            if error := bad_fraction_error(len(bad), len(records), self.max_bad_fraction, f"{stage} ({split} split)"):
+                raise RuntimeError(error + ":\n  " + "\n  ".join(bad.values()))
         return ClipDataset([r for r, _ in good], [m for _, m in good], sampler, self.decode_size)
 
     def setup(self, stage: str) -> None:

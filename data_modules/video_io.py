@@ -17,6 +17,7 @@ checked against the same frames (and kept only if they agree). The result is cac
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Literal
@@ -28,6 +29,7 @@ from torchvision.transforms.v2 import functional as F
 
 from .frame_folders import count_frames, folder_fps, read_frame_files
 
+log = logging.getLogger(__name__)
 Backend = Literal["decord", "pyav", "frames"]
 # Containers where decord's random access was measured wrong (field notes: MPEG-TS).
 _PYAV_ONLY_SUFFIXES = (".ts", ".m2ts", ".mts")
@@ -47,6 +49,7 @@ class VideoMeta:
     height: int
     backend: Backend
     keyframes: tuple[tuple[int, int], ...] = ()  # (frame index, pts) the pyav backend may seek to
+    truncated: bool = False  # fewer frames decode than the container declares: used up to the last good one
 
     def __post_init__(self) -> None:  # the metadata cache (JSON) gives lists
         object.__setattr__(self, "keyframes", tuple(map(tuple, self.keyframes)))
@@ -61,37 +64,56 @@ def probe_video(path: str) -> VideoMeta:
     if os.path.getsize(path) == 0:
         raise VideoDecodeError(f"{path}: empty file (0 bytes)")
     reference: dict[int, np.ndarray] = {}
+    broken: Exception | None = None  # an error after some frames decoded: the file is cut or damaged there
     try:
         with av.open(path) as container:
             if not container.streams.video:
                 raise VideoDecodeError(f"{path}: no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            num_frames, last, keyframes, after_keyframe = 0, None, [], False
-            for num_frames, frame in enumerate(container.decode(stream), start=1):
-                index = num_frames - 1
-                if len(reference) < _MAX_SPOT_CHECKS and ((after_keyframe and len(keyframes) <= 8) or index % 50 == 25):
-                    reference[index] = frame.to_ndarray(format="rgb24")
-                if frame.key_frame:
-                    keyframes.append((index, frame.pts))
-                after_keyframe = bool(frame.key_frame)
-                last = frame
-            if last is not None:
-                reference[num_frames - 1] = last.to_ndarray(format="rgb24")
             fps = float(stream.average_rate or stream.guessed_rate or 0.0)
             width, height = stream.codec_context.width, stream.codec_context.height
+            declared = _declared_frames(container, stream, fps)
+            num_frames, last, keyframes, after_keyframe = 0, None, [], False
+            try:
+                for num_frames, frame in enumerate(container.decode(stream), start=1):
+                    index = num_frames - 1
+                    if len(reference) < _MAX_SPOT_CHECKS and (
+                        (after_keyframe and len(keyframes) <= 8) or index % 50 == 25
+                    ):
+                        reference[index] = frame.to_ndarray(format="rgb24")
+                    if frame.key_frame:
+                        keyframes.append((index, frame.pts))
+                    after_keyframe = bool(frame.key_frame)
+                    last = frame
+            except (av.FFmpegError, ValueError) as exc:
+                broken = exc
+            if last is not None:
+                reference[num_frames - 1] = last.to_ndarray(format="rgb24")
     except VideoDecodeError:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise VideoDecodeError(f"{path}: {exc}") from exc
     if num_frames == 0:
-        raise VideoDecodeError(f"{path}: no frame decodes")
-    if _decord_agrees(path, num_frames, reference):
+        raise VideoDecodeError(f"{path}: no frame decodes" + (f" ({broken})" if broken else ""))
+    # a container's declared length is approximate (mid-GOP cuts, VFR): only a clear shortfall is a cut file
+    truncated = broken is not None or declared > 1.05 * num_frames + 2
+    if truncated:
+        log.warning("%s: truncated: %d of %s frames decode; using those", path, num_frames, declared or "?")
+    if not truncated and _decord_agrees(path, num_frames, reference):
         return VideoMeta(num_frames, fps, width, height, "decord")
     seekable = tuple((i, pts) for i, pts in keyframes if i > 0 and pts is not None)
     if seekable and not _seeks_agree(path, seekable, reference):
         seekable = ()
-    return VideoMeta(num_frames, fps, width, height, "pyav", seekable)
+    return VideoMeta(num_frames, fps, width, height, "pyav", seekable, truncated)
+
+
+def _declared_frames(container: av.container.InputContainer, stream: av.VideoStream, fps: float) -> int:
+    """The length a file's header claims (0 if none): AVI headers count frames; elsewhere the duration
+    times the frame rate (an MP4's sample count includes pre-roll frames a mid-GOP cut never shows)."""
+    if container.format.name == "avi" and stream.frames:
+        return stream.frames
+    return round((container.duration or 0) / av.time_base * fps) or stream.frames
 
 
 def _probe_frame_folder(path: str) -> VideoMeta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -189,3 +190,37 @@ def test_an_unreadable_file_is_named_and_skipped(tiny_digits):
         _as_unprivileged_user(check)
     finally:
         shutil.rmtree(folder)
+
+
+def test_an_interrupted_probe_resumes_where_it_stopped(tiny_digits, tmp_path, monkeypatch):
+    import data_modules.metadata as metadata
+
+    paths = [r.path for r in UCF101(str(tiny_digits)).records("train")[:4]]
+    cache = tmp_path / "meta.jsonl"
+    probe_videos(paths[:2], cache)
+    with cache.open("a") as f:
+        f.write('{"path": "' + paths[2] + '", "stamp": [1')  # killed while writing this line
+    probed = []
+    monkeypatch.setattr(metadata, "probe_video", lambda path: probed.append(path) or probe_video(path))
+    metas = probe_videos(paths, cache)
+    assert probed == paths[2:] and all(m.num_frames == 16 for m in metas.values())
+    assert probe_videos(paths, cache) == metas and probed == paths[2:]  # all cached now
+
+
+def test_probing_in_worker_processes_gives_the_same_metadata(tiny_digits, tmp_path):
+    paths = [r.path for r in UCF101(str(tiny_digits)).records("train")[:16]]
+    assert probe_videos(paths, tmp_path / "a.jsonl", num_workers=2) == probe_videos(paths, tmp_path / "b.jsonl")
+
+
+def test_check_data_on_a_folder_says_what_training_will_do(bad_copy, tmp_path, monkeypatch, capsys):
+    from videovision.tools.check_data import main as check_data
+
+    root, bad = bad_copy
+    monkeypatch.setenv("HOME", str(tmp_path))
+    report = tmp_path / "report.json"
+    assert check_data([str(root / "UCF-101"), "--report", str(report), "--workers", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "test: none (VideoFolder(" in out and "resolutions: 32x32 (" in out and "videos/s" in out
+    assert "training will REFUSE this split: train split: 3 of 47 videos do not decode, above" in out
+    assert "--data.init_args.max_bad_fraction 0.11" in out
+    assert set(json.loads(report.read_text())["train"]["bad"]) <= set(bad)

@@ -8,6 +8,7 @@ alt-ref frames, and an MP4 stream-copied from the middle of a GOP.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 from dataclasses import replace
@@ -119,3 +120,19 @@ def test_resized_frames_do_not_depend_on_the_backend(zoo):
     by_pyav = read_frames(path, idx, replace(meta, backend="pyav", keyframes=()), size=(40, 56))
     assert by_decord.shape == (4, 40, 56, 3)
     assert np.abs(by_decord.astype(int) - by_pyav.astype(int)).max() <= 1
+
+
+def test_a_cut_file_is_used_up_to_its_last_good_frame_and_reported(zoo, tmp_path, caplog):
+    source = tmp_path / "whole.mkv"
+    _ffmpeg("-f", "lavfi", "-i", SOURCE, "-pix_fmt", "yuv420p", "-c:v", "libx264", "-g", "25", str(source))
+    data = source.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: int(len(data) * 0.7)])
+    truth = _sequential(source)
+    with caplog.at_level(logging.WARNING):
+        meta = probe_video(str(cut))
+    assert meta.truncated and 0.5 * len(truth) < meta.num_frames < len(truth)
+    assert f"cut.mkv: truncated: {meta.num_frames} of {len(truth)} frames decode" in caplog.text
+    tail = np.arange(meta.num_frames - 4, meta.num_frames)
+    assert np.array_equal(read_frames(str(cut), tail, meta), truth[tail])
+    assert not any(probe_video(str(path)).truncated for path in zoo.values())
