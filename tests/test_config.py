@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +116,45 @@ def test_build_applies_override_dicts_then_command_line_arguments(cli_env, tmp_p
     overrides = {"trainer.max_steps": 7, "model.init_args.lr": 0.5, "data.init_args.batch_size": 2}
     cli = runs.build(CONFIGS / "tiny_probe.yaml", overrides, [*cli_env, "--data.init_args.batch_size=3"])
     assert cli.trainer.max_steps == 7 and cli.model.lr == 0.5 and cli.datamodule.batch_size == 3
+
+
+def test_an_installed_copy_finds_its_configs_from_any_directory(tmp_path):
+    """``pip install .`` (not editable) ships experiments/ beside the packages; tools run from elsewhere."""
+    root = Path(__file__).parent.parent
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert (target / "experiments" / "demo" / "pretrain.yaml").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    code = "import videovision.config as c; print(c.experiments_dir())"
+    shown = subprocess.run(
+        [sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == str(target / "experiments")
+    done = subprocess.run(
+        [sys.executable, "-m", "videovision", "fit", "--config", "demo/probe.yaml", "--print_config"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "FrameTemporalEncoder" in done.stdout

@@ -27,8 +27,8 @@ from typing import Any
 
 import yaml
 
-REPO_EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
-PACKAGED_EXPERIMENTS = Path(__file__).resolve().parent / "experiments"
+# experiments/ lies beside the packages: in the repository, and in site-packages after `pip install`
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 YAML_SUFFIXES = (".yaml", ".yml")
 # Keys renamed in a release: the message names the new key.
 RENAMED_KEYS = {"data.init_args.dataset": "data.init_args.reader"}
@@ -39,8 +39,8 @@ class ConfigError(ValueError):
 
 
 def experiments_dir() -> Path:
-    """The shipped ``experiments/`` folder: the repository's, or the installed package's copy."""
-    return REPO_EXPERIMENTS if REPO_EXPERIMENTS.is_dir() else PACKAGED_EXPERIMENTS
+    """The shipped ``experiments/`` folder: the repository's, or the installed copy beside the packages."""
+    return EXPERIMENTS
 
 
 def find_config(name: str | Path, relative_to: Path | None = None) -> Path:

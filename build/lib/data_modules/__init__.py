@@ -1,0 +1,40 @@
+"""VideoVision's data layer: dataset readers, clip samplers, decoding and the LightningDataModule.
+
+Every class a config may name by ``class_path`` is exported here (``data_modules.VideoFolder``, ...).
+"""
+
+from .clip_samplers import ClipSampler, PairClipSampler, RandomClipSampler, TupleClipSampler, UniformClipSampler
+from .moving_digits import MovingDigits
+from .readers import (
+    HMDB51,
+    UCF101,
+    DatasetReader,
+    Kinetics,
+    Manifest,
+    MissingSplitError,
+    VideoFolder,
+    VideoRecord,
+)
+from .transforms import ClipTransform, EvalTransform, TrainAugmentation
+from .video_datamodule import VideoDataModule
+
+__all__ = [
+    "HMDB51",
+    "UCF101",
+    "ClipSampler",
+    "ClipTransform",
+    "DatasetReader",
+    "EvalTransform",
+    "Kinetics",
+    "Manifest",
+    "MissingSplitError",
+    "MovingDigits",
+    "PairClipSampler",
+    "RandomClipSampler",
+    "TrainAugmentation",
+    "TupleClipSampler",
+    "UniformClipSampler",
+    "VideoDataModule",
+    "VideoFolder",
+    "VideoRecord",
+]

@@ -1,0 +1,139 @@
+"""Clip samplers: which frames of a video make the clips of one sample.
+
+Every sampler maps a video's length and frame rate to an integer array of frame indices of
+shape ``(K, T)``: K clips of T frames, clips in temporal order. Training samplers draw with
+the ``rng`` they are given; evaluation samplers are deterministic.
+
+Frame spacing is ``stride`` frames, or ``round(fps / target_fps)`` when ``target_fps`` is set.
+A video shorter than what a sample spans follows ``short_video``: ``"loop"`` wraps around to
+the first frame, ``"pad"`` repeats the last frame.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Literal
+
+import numpy as np
+
+
+class ClipSampler(ABC):
+    """Base class: ``sampler(num_frames, fps, rng) -> (K, T)`` frame indices."""
+
+    def __init__(
+        self,
+        clip_len: int = 16,
+        stride: int = 1,
+        target_fps: float | None = None,
+        short_video: Literal["loop", "pad"] = "loop",
+    ) -> None:
+        if clip_len < 1 or stride < 1:
+            raise ValueError(f"clip_len and stride must be >= 1, got {clip_len} and {stride}")
+        if short_video not in ("loop", "pad"):
+            raise ValueError(f"short_video: unknown rule {short_video!r}; choose loop or pad")
+        self.clip_len = clip_len
+        self.stride = stride
+        self.target_fps = target_fps
+        self.short_video = short_video
+
+    @property
+    @abstractmethod
+    def num_clips(self) -> int:
+        """K, the clips per sample."""
+
+    @abstractmethod
+    def starts(self, num_frames: int, step: int, rng: np.random.Generator) -> np.ndarray:
+        """First frame of each clip, shape (K,); may run past the end for short videos."""
+
+    def step(self, fps: float) -> int:
+        """Frames between two sampled frames of a clip."""
+        if self.target_fps is None or fps <= 0:
+            return self.stride
+        return max(1, round(fps / self.target_fps))
+
+    def __call__(self, num_frames: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+        step = self.step(fps)
+        starts = self.starts(num_frames, step, rng)
+        idx = starts[:, None] + step * np.arange(self.clip_len)[None, :]
+        if self.short_video == "loop":
+            return idx % num_frames
+        return np.minimum(idx, num_frames - 1)
+
+    def clip_span(self, step: int) -> int:
+        """Frames covered by one clip."""
+        return (self.clip_len - 1) * step + 1
+
+
+class RandomClipSampler(ClipSampler):
+    """One clip at a uniformly random start (training)."""
+
+    num_clips = 1
+
+    def starts(self, num_frames: int, step: int, rng: np.random.Generator) -> np.ndarray:
+        room = max(0, num_frames - self.clip_span(step))
+        return np.array([rng.integers(room + 1)])
+
+
+class UniformClipSampler(ClipSampler):
+    """``num_clips`` clips with evenly spaced starts over the whole video (multi-view testing)."""
+
+    def __init__(self, num_clips: int = 10, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._num_clips = num_clips
+
+    @property
+    def num_clips(self) -> int:
+        return self._num_clips
+
+    def starts(self, num_frames: int, step: int, rng: np.random.Generator) -> np.ndarray:
+        room = max(0, num_frames - self.clip_span(step))
+        if self._num_clips == 1:
+            return np.array([room // 2])
+        return np.round(np.linspace(0, room, self._num_clips)).astype(int)
+
+
+class TupleClipSampler(ClipSampler):
+    """VCOP tuples (Xu et al., CVPR 2019): ``num_clips`` clips separated by ``gap`` frames, in order.
+
+    The default (3 clips of 16 frames, gap 8) is the paper's. The tuple starts at a random frame;
+    the objective shuffles the clips, so the data stays in temporal order.
+    """
+
+    def __init__(self, num_clips: int = 3, gap: int = 8, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if num_clips < 2:
+            raise ValueError(f"a tuple needs at least 2 clips, got {num_clips}")
+        self._num_clips = num_clips
+        self.gap = gap
+
+    @property
+    def num_clips(self) -> int:
+        return self._num_clips
+
+    def starts(self, num_frames: int, step: int, rng: np.random.Generator) -> np.ndarray:
+        hop = self.clip_span(step) + self.gap
+        room = max(0, num_frames - (hop * (self._num_clips - 1) + self.clip_span(step)))
+        return rng.integers(room + 1) + hop * np.arange(self._num_clips)
+
+
+class PairClipSampler(ClipSampler):
+    """Two clips of one video for contrastive learning (CVRL, Qian et al., CVPR 2021).
+
+    The gap between the two starts is drawn from a linearly decreasing density on
+    ``[0, max_gap]`` (CVRL's choice, which favours short gaps), then the pair is placed
+    uniformly. ``max_gap`` defaults to all the room the video has.
+    """
+
+    num_clips = 2
+
+    def __init__(self, max_gap: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.max_gap = max_gap
+
+    def starts(self, num_frames: int, step: int, rng: np.random.Generator) -> np.ndarray:
+        room = max(0, num_frames - self.clip_span(step))
+        limit = room if self.max_gap is None else min(room, self.max_gap)
+        gap = int(limit * (1.0 - math.sqrt(1.0 - rng.random())))  # inverse CDF of 2(1 - x)
+        first = rng.integers(room - gap + 1)
+        return np.array([first, first + gap])

@@ -1,0 +1,27 @@
+"""Video anomaly detection evaluation: clip-to-frame scores, smoothing, micro/macro frame-level AUROC, plots."""
+
+from .metrics import (
+    clip_scores_to_frames,
+    frame_level_metrics,
+    gaussian_smooth,
+    macro_auroc,
+    micro_auroc,
+    minmax_per_video,
+    per_video_auroc,
+    sliding_windows,
+    summary_plot,
+    timeline_plot,
+)
+
+__all__ = [
+    "clip_scores_to_frames",
+    "frame_level_metrics",
+    "gaussian_smooth",
+    "macro_auroc",
+    "micro_auroc",
+    "minmax_per_video",
+    "per_video_auroc",
+    "sliding_windows",
+    "summary_plot",
+    "timeline_plot",
+]

@@ -1,0 +1,90 @@
+"""Loading weights: the one module that opens checkpoint files.
+
+Every load uses ``torch.load(..., weights_only=True)``: tensors are read, pickled code is refused.
+A file that is no checkpoint at all (a ``.npy``, a README) is named as such, not with torch's
+unpickling error.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+STATE_PREFIX_ENCODER = "encoder."
+RUN_CONFIG_KEY = "run_config"  # the composed config of the run that saved a checkpoint (videovision.cli.LoggedConfig)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint path that names no file, or a file that is no checkpoint; the message names it."""
+
+
+def check_checkpoint_file(path: str | Path) -> Path:
+    """``path`` if it is a file ``torch.save`` wrote (a zip archive); else a message naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"not a checkpoint: {path} (torch.save writes a zip archive; this file is not one)")
+    return path
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state dict from ``path``, loaded with ``weights_only=True`` (no pickled code runs).
+
+    Accepts a plain state dict or a Lightning checkpoint (its ``state_dict`` entry).
+    """
+    path = check_checkpoint_file(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(
+            f"{path}: refused to load: it is not a plain tensor checkpoint ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0]}). Only weights are accepted, never pickled code."
+        ) from exc
+    state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: holds no state dict")
+    return state
+
+
+def load_checkpoint_entry(path: str | Path, key: str) -> Any:
+    """One top-level entry (``classes``, ``run_config``, ...) of a checkpoint, ``weights_only=True``;
+    a checkpoint without it is named."""
+    checkpoint = torch.load(check_checkpoint_file(path), map_location="cpu", weights_only=True)
+    if not isinstance(checkpoint, dict) or key not in checkpoint:
+        raise CheckpointError(f"{path}: holds no {key!r}; was it saved by a VideoVision run (0.2 or later)?")
+    return checkpoint[key]
+
+
+def is_weights_file(weights: str | None) -> bool:
+    """Whether ``weights`` names a local file rather than a torchvision weights enum (``IMAGENET1K_V1``)."""
+    return weights is not None and (
+        Path(weights).suffix in (".pt", ".pth", ".ckpt") or "/" in weights or Path(weights).exists()
+    )
+
+
+def load_classifier_weights(net: nn.Module, path: str, arch: str) -> None:
+    """Load a torchvision classifier's weights from ``path`` into ``net``, ignoring its ``fc`` layer."""
+    state = {k: v for k, v in load_state_dict_file(path).items() if not k.startswith("fc.")}
+    try:
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: does not fit {arch}: {str(exc).splitlines()[1].strip()}") from exc
+    if [k for k in missing if not k.startswith("fc.")] or unexpected:
+        raise ValueError(f"{path}: does not fit {arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+
+def load_encoder_weights(encoder: nn.Module, checkpoint: str | Path) -> None:
+    """Load the ``encoder.*`` weights of a VideoVision checkpoint (pretraining, probe, fine-tune) into ``encoder``."""
+    state = load_state_dict_file(checkpoint)
+    weights = {k.removeprefix(STATE_PREFIX_ENCODER): v for k, v in state.items() if k.startswith(STATE_PREFIX_ENCODER)}
+    if not weights:
+        raise ValueError(f"{checkpoint}: no 'encoder.*' weights; is it a VideoVision pretraining checkpoint?")
+    try:
+        encoder.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise ValueError(f"{checkpoint}: its encoder does not match model.encoder: {exc}") from exc

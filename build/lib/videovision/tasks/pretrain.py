@@ -1,0 +1,107 @@
+"""Self-supervised pretraining: one encoder, any weighted sum of objectives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..distributed import gather_rows, gather_unique
+from ..evaluation.knn import weighted_knn_predict
+from ..models.encoder import ClipEncoder
+from ..objectives.base import Objective
+from .base import VideoModule
+
+
+class SSLPretrainModule(VideoModule):
+    """Encode the K clips of each sample once, then sum ``weight * loss`` over the objectives.
+
+    Labels never reach the encoder. When ``num_classes`` is set, two monitors (solo-learn's) watch
+    the representation on the validation split each epoch: an online linear probe trained on
+    detached embeddings of the training clips, and a weighted kNN (``knn_k``, temperature 0.07)
+    over a bank of up to ``knn_bank_size`` training embeddings from the epoch.
+
+    Batch: ``clips`` float (B, K, T, 3, H, W), ``label`` (B,), ``failures`` (B,).
+    """
+
+    def __init__(
+        self,
+        encoder: ClipEncoder,
+        objectives: list[Callable[[int], Objective]],
+        num_classes: int | None = None,
+        knn_k: int = 20,
+        knn_bank_size: int = 8192,
+        **optim,
+    ) -> None:
+        super().__init__(**optim)
+        if not objectives:
+            raise ValueError("model.objectives is empty: name at least one objective")
+        self.encoder = encoder
+        self.objectives = nn.ModuleList(make(encoder.out_dim) for make in objectives)
+        self.online_probe = nn.Linear(encoder.out_dim, num_classes) if num_classes else None
+        self.num_classes = num_classes
+        self.knn_k, self.knn_bank_size = knn_k, knn_bank_size
+        self._bank: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._val: list[tuple[torch.Tensor, ...]] = []
+
+    def setup(self, stage: str) -> None:
+        sampler = getattr(self.trainer.datamodule, "train_sampler", None)
+        needed = max(o.min_clips for o in self.objectives)
+        if sampler is not None and sampler.num_clips < needed:
+            raise ValueError(
+                f"data.train_sampler gives {sampler.num_clips} clip(s) per video but the objectives need {needed}: "
+                "use PairClipSampler (SimCLR) or TupleClipSampler (VCOP)"
+            )
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        embeddings = self.encoder.encode_views(batch["clips"])
+        total = embeddings.new_zeros(())
+        for objective in self.objectives:
+            out = objective(embeddings)
+            total = total + objective.weight * out["loss"]
+            self.log_dict(
+                {f"train/{objective.name}_{k}": v for k, v in out.items()},
+                on_epoch=True,
+                sync_dist=True,
+                batch_size=len(embeddings),
+            )
+        self.log("train/loss", total, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=len(embeddings))
+        self.log_failed_videos(batch)
+        if self.online_probe is not None:
+            labelled = batch["label"] >= 0
+            if labelled.any():
+                features, labels = embeddings[labelled, 0].detach(), batch["label"][labelled]
+                total = total + F.cross_entropy(self.online_probe(features), labels)
+                if sum(len(f) for f, _ in self._bank) < self.knn_bank_size:
+                    self._bank.append((features.float(), labels))
+        return total
+
+    def on_train_epoch_start(self) -> None:
+        self._bank.clear()
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        if self.online_probe is not None:
+            embeddings = self.encoder.encode_views(batch["clips"])
+            self._val.append(
+                (
+                    embeddings.mean(1).float(),
+                    self.online_probe(embeddings).softmax(-1).mean(1),
+                    batch["label"],
+                    batch["index"],
+                )
+            )
+
+    def on_validation_epoch_end(self) -> None:
+        """Both monitors over the whole validation split, each video counted once across processes."""
+        if not self._val:
+            return
+        features, probs, labels, index = (torch.cat(t) for t in zip(*self._val))
+        self._val.clear()
+        _, features, probs, labels = gather_unique(index, features, probs, labels)
+        self.log("val/online_probe_top1", (probs.argmax(1) == labels).float().mean(), prog_bar=True)
+        if self._bank:
+            bank, bank_labels = (gather_rows(torch.cat(t)) for t in zip(*self._bank))
+            scores = weighted_knn_predict(bank, bank_labels, features, self.num_classes, self.knn_k)
+            self.log("val/knn_top1", (scores.argmax(1) == labels).float().mean(), prog_bar=True)

@@ -1,0 +1,99 @@
+"""``videovision check-data [DIR] [--config X.yaml]``: probe every video of a dataset before training.
+
+Like MMAction2's ``check_videos.py``: each video of the train and test splits is decoded once (real
+length, fps, size, which backend reads it right); bad files are listed with their reason, cut files
+with the frames they keep, the resolutions found and the probe's throughput are shown, and it says
+what training will do with the split (skip the bad videos, or refuse the split above
+``data.max_bad_fraction``). The results land in the metadata cache that training reads, so the first
+epoch starts at once. ``DIR`` alone checks a folder of videos (any tree) without a config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+
+import numpy as np
+
+from data_modules import MissingSplitError, RandomClipSampler, VideoDataModule, VideoFolder
+from data_modules.metadata import probe_videos
+from data_modules.video_datamodule import bad_fraction_error
+from data_modules.video_io import VideoMeta
+
+from .. import runs
+
+
+def _datamodule(args: argparse.Namespace, overrides: list[str]) -> VideoDataModule:
+    if args.config:
+        return runs.build(args.config, cli_args=overrides).datamodule
+    if overrides:
+        raise SystemExit(f"check-data: options {overrides} need --config")
+    return VideoDataModule(VideoFolder(args.folder, labelled=False), RandomClipSampler(), num_workers=args.workers)
+
+
+def _check_split(datamodule: VideoDataModule, split: str, workers: int) -> dict | None:
+    try:
+        paths = [r.path for r in datamodule.records(split)]
+    except MissingSplitError as exc:
+        print(f"{split}: none ({exc})")
+        return None
+    start = time.perf_counter()
+    metas = probe_videos(paths, datamodule.cache_file, num_workers=workers)
+    seconds = time.perf_counter() - start
+    good = [m for m in metas.values() if isinstance(m, VideoMeta)]
+    bad = {p: m for p, m in metas.items() if isinstance(m, str)}
+    lengths = np.array([m.num_frames for m in good]) if good else np.zeros(1)
+    error = bad_fraction_error(len(bad), len(paths), datamodule.max_bad_fraction, f"{split} split")
+    verdict = f"training will REFUSE this split: {error}" if error else f"training skips the {len(bad)} bad videos"
+    report = {
+        "videos": len(paths),
+        "decodable": len(good),
+        "bad": bad,
+        "truncated": sorted(p for p, m in metas.items() if isinstance(m, VideoMeta) and m.truncated),
+        "missing_from_listing": getattr(datamodule.reader, "missing", {}).get(split, 0),
+        "frames": {"min": int(lengths.min()), "median": float(np.median(lengths)), "max": int(lengths.max())},
+        "resolutions": {f"{w}x{h}": n for (w, h), n in Counter((m.width, m.height) for m in good).most_common()},
+        "backends": dict(Counter(m.backend for m in good)),
+        "probe_seconds": round(seconds, 2),
+        "verdict": verdict,
+    }
+    r = report
+    print(
+        f"{split}: {r['decodable']} of {r['videos']} videos decode; frames min/median/max "
+        f"{r['frames']['min']}/{r['frames']['median']:.0f}/{r['frames']['max']}; backends {r['backends']}"
+        + (f"; {r['missing_from_listing']} listed but missing" if r["missing_from_listing"] else "")
+    )
+    sizes = ", ".join(f"{size} ({n})" for size, n in list(r["resolutions"].items())[:5])
+    print(
+        f"  resolutions: {sizes}"
+        + (" (mixed: batches are resized to one size; set data.decode_size)" if len(r["resolutions"]) > 1 else "")
+    )
+    print(f"  probed in {seconds:.1f} s ({len(paths) / max(seconds, 1e-9):.1f} videos/s; cached videos cost nothing)")
+    for reason in bad.values():
+        print(f"  BAD {reason}")
+    for path in r["truncated"]:
+        print(f"  CUT {path}: {metas[path].num_frames} frames decode and are used")
+    print(f"  {verdict}")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="videovision check-data", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", help="a folder of videos to check without a config")
+    parser.add_argument("--config", help="a fit config (its data section is used)")
+    parser.add_argument("--workers", type=int, default=4, help="parallel probes (processes)")
+    parser.add_argument("--report", help="also write the report as JSON here")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any video is bad")
+    args, overrides = parser.parse_known_args(argv)
+    if bool(args.folder) == bool(args.config):
+        parser.error("give a folder of videos or --config, one of them")
+    datamodule = _datamodule(args, overrides)
+    datamodule.reader.prepare()
+    report = {split: r for split in ("train", "test") if (r := _check_split(datamodule, split, args.workers))}
+    print(f"metadata cache: {datamodule.cache_file}")
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(report, f, indent=2)
+    return 1 if args.strict and any(r["bad"] for r in report.values()) else 0

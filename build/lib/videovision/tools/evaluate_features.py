@@ -1,0 +1,60 @@
+"""``videovision evaluate-features TRAIN_DIR TEST_DIR``: scikit-learn linear probe, kNN and retrieval
+R@k on embeddings written by ``predict`` (see experiments/demo/extract.yaml), and a t-SNE plot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..evaluation import knn_probe, linear_probe, load_embeddings, load_pair, tsne_plot, video_retrieval
+
+
+def evaluate(
+    train_dir: str | Path,
+    test_dir: str | Path,
+    label_fraction: float = 1.0,
+    samples_per_class: int | None = None,
+    seed: int = 0,
+    knn_k: int = 20,
+    C: float = 1.0,
+) -> dict:
+    """Linear probe and kNN (trained on a ``label_fraction`` of the train videos) and retrieval
+    (test queries against the whole train gallery), all on the test split."""
+    train, test = load_pair(train_dir, test_dir)
+    return {
+        "linear_probe": linear_probe(train, test, label_fraction, samples_per_class, seed, C),
+        "knn": knn_probe(train, test, knn_k, label_fraction=label_fraction, seed=seed),
+        "retrieval": video_retrieval(train, test),
+        "train_videos": len(train.labels),
+        "test_videos": len(test.labels),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="videovision evaluate-features", description=__doc__)
+    parser.add_argument("train_dir", help="folder written by predict for the train split (the gallery)")
+    parser.add_argument("test_dir", help="folder written by predict for the test split (the queries)")
+    parser.add_argument(
+        "--label-fraction", type=float, default=1.0, help="stratified fraction of train labels for the probes"
+    )
+    parser.add_argument("--samples-per-class", type=int, default=None, help="labelled train videos per class instead")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the labelled subset")
+    parser.add_argument("--knn-k", type=int, default=20)
+    parser.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
+    parser.add_argument("--tsne", default=None, help="write a t-SNE PNG of the test embeddings here")
+    parser.add_argument("--json", default=None, help="write the results here")
+    args = parser.parse_args(argv)
+    results = evaluate(
+        args.train_dir, args.test_dir, args.label_fraction, args.samples_per_class, args.seed, args.knn_k, args.C
+    )
+    print(f"train {results['train_videos']} videos (gallery), test {results['test_videos']} videos (queries)")
+    for name, key in (("linear probe ", "linear_probe"), (f"kNN (k={args.knn_k})  ", "knn")):
+        scores = results[key]
+        print(f"{name} top-1 {100 * scores['top1']:.1f}  mean class acc {100 * scores['mean_class_acc']:.1f}")
+    print("retrieval     " + "  ".join(f"{k} {100 * v:.1f}" for k, v in results["retrieval"].items()))
+    if args.tsne:
+        print(f"saved {tsne_plot(load_embeddings(args.test_dir), args.tsne)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return results
