@@ -218,3 +218,25 @@ def test_classify_a_folder_from_the_checkpoint_alone(cli_env, tiny_digits, tmp_p
     )
     rows = json.loads((out / "predictions.json").read_text())
     assert [r["predicted_class"] for r in rows] == [r["predicted_class"] for r in table]
+
+
+def test_evaluate_features_on_unlabelled_embeddings_and_small_galleries(tmp_path, capsys):
+    for name, split in (("train", _blobs(2, 0)), ("test", _blobs(2, 1))):
+        folder = tmp_path / name
+        folder.mkdir()
+        np.save(folder / "video_embeddings.npy", split.features)
+        rows = "".join(
+            f"{i},{p},{label},{split.classes[label]}\n" for i, (p, label) in enumerate(zip(split.paths, split.labels))
+        )
+        (folder / "index.csv").write_text("row,path,label,class\n" + rows)
+    main(["evaluate-features", str(tmp_path / "train"), str(tmp_path / "test"), "--knn-k", "20"])
+    out = capsys.readouterr().out
+    assert "kNN k=20 exceeds the 6 labelled gallery videos" in out and "R@k for k above the gallery's 6" in out
+    for name in ("train", "test"):
+        index = tmp_path / name / "index.csv"
+        index.write_text(
+            index.read_text().replace(",0,a\n", ",-1,\n").replace(",1,b\n", ",-1,\n").replace(",2,c\n", ",-1,\n")
+        )
+    png = tmp_path / "tsne.png"
+    main(["evaluate-features", str(tmp_path / "train"), str(tmp_path / "test"), "--tsne", str(png)])
+    assert "carry no labels" in capsys.readouterr().out and png.stat().st_size > 5000

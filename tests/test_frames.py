@@ -59,12 +59,14 @@ def test_extract_frames_command_skips_bad_videos_and_resumes(tiny_digits, tmp_pa
     shutil.copytree(tiny_digits / "UCF-101" / "MoveUp", src / "MoveUp")
     (src / "MoveUp" / "broken.avi").write_bytes(b"not a video at all")
     dst = tmp_path / "frames"
-    main(["extract-frames", str(src), str(dst), "--fps", "10"])
-    assert "1 videos failed" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["extract-frames", str(src), str(dst), "--fps", "10"])
+    assert exit_info.value.code == 1 and "1 videos failed" in capsys.readouterr().out
     done = sorted(p for p in (dst / "MoveUp").iterdir() if (p / "frames.json").is_file())
     assert len(done) == 6
     stamp = frame_path(done[0], 0).stat().st_mtime_ns
-    main(["extract-frames", str(src), str(dst), "--fps", "10"])
+    (src / "MoveUp" / "broken.avi").unlink()
+    main(["extract-frames", str(src), str(dst), "--fps", "10"])  # nothing failed: exit status 0, no SystemExit
     assert frame_path(done[0], 0).stat().st_mtime_ns == stamp, "a finished folder was extracted again"
 
 
