@@ -154,3 +154,26 @@ def test_videos_of_different_sizes_reach_one_batch(tmp_path):
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     assert batch["clips"].shape[:3] == (2, 1, 4) and batch["clips"].dtype == torch.uint8
+
+
+def test_samplers_never_lie_about_a_16_frame_video():
+    """The shipped VCOP tuple (3 clips x 4 frames, stride 3, gap 3) spans 36 frames: on a 16-frame video
+    it shrinks to stride 1 and gap 2 (clips in order, none wrapping to frame 0), loops only when asked,
+    and says it does not fit."""
+    rng = np.random.default_rng(0)
+    sampler = TupleClipSampler(num_clips=3, clip_len=4, stride=3, gap=3)
+    assert sampler.frames_needed(3) == 36 and not sampler.fits(16, 25.0) and sampler.fits(36, 25.0)
+    idx = sampler(16, 25.0, rng)
+    assert idx.tolist() == [[0, 1, 2, 3], [6, 7, 8, 9], [12, 13, 14, 15]]
+    looped = TupleClipSampler(num_clips=3, clip_len=4, stride=3, gap=3, short_video="loop")(16, 25.0, rng)
+    assert looped.tolist() == [[0, 3, 6, 9], [13, 0, 3, 6], [10, 13, 0, 3]], "what the issue saw, now only when asked"
+    starts = {int(sampler(20, 25.0, rng)[0, 0]) for _ in range(50)}
+    assert starts == {0, 1, 2}, "20 frames at stride 1 and gap 3 (18 needed): a random start among 3"
+
+
+def test_videos_too_short_for_a_sample_are_reported_or_skipped(tiny_digits, tmp_path, caplog):
+    tuples = TupleClipSampler(num_clips=3, clip_len=4, stride=3, gap=3, short_video="skip")
+    with caplog.at_level("WARNING"), pytest.raises(ValueError, match="no decodable video"):
+        _datamodule(tiny_digits, tuples, tmp_path)
+    assert "32 of 32 videos are shorter than the 36 frames a sample of TupleClipSampler spans" in caplog.text
+    assert "short_video='skip': they are left out" in caplog.text
