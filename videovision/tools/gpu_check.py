@@ -7,7 +7,8 @@ Each step is timed, its peak GPU memory kept, and a failure names the step (the 
   ``--steps`` steps through :mod:`videovision.runs`; the loss must reach the optimiser in float32,
   and host synchronisations inside ``training_step`` are counted (``torch.cuda.set_sync_debug_mode``).
 - ``ddp nccl``: ``experiments/demo/pretrain_simclr.yaml`` under ``strategy=ddp`` on one GPU; the
-  process group must be NCCL (SimCLR's all-gather with gradients runs on it).
+  process group must be NCCL (DDP's gradient all-reduce and ``sync_dist`` logging run on it; with
+  one process SimCLR's all-gather is the identity).
 - ``loader pinned``: the demo's training DataLoader; batches must arrive in pinned memory, go to
   the GPU as Lightning sends them (``non_blocking=True``) and through the device-side augmentation
   (its host synchronisations counted).
