@@ -370,13 +370,14 @@ def _checks(args: argparse.Namespace, device: torch.device) -> list[tuple[str, C
         }
         return partial(ddp_check if ddp else fit_check, config, overrides, device)
 
+    ddp_precision = "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
     checks = [
         ("demo data (generate + probe)", partial(data_check, "demo/pretrain.yaml", demo)),
         ("pretrain 16-mixed", pretrain("16-mixed")),
         ("pretrain bf16-mixed", pretrain("bf16-mixed")),
         ("loader pinned -> device augmentation", partial(loader_check, "demo/pretrain.yaml", demo, device, 20)),
         ("augment 16x112", partial(augment_check, device, args.batch_size, 16, (128, 171), 112, 5)),
-        ("ddp nccl (SimCLR, 1 GPU)", pretrain("bf16-mixed", "demo/pretrain_simclr.yaml", ddp=True)),
+        ("ddp nccl (SimCLR, 1 GPU)", pretrain(ddp_precision, "demo/pretrain_simclr.yaml", ddp=True)),
     ]
     for name, make in encoders().items():
         for precision in ("32-true", "bf16-mixed"):
