@@ -6,14 +6,14 @@ Each step is timed, its peak GPU memory kept, and a failure names the step (the 
 - ``pretrain 16-mixed`` / ``pretrain bf16-mixed``: ``experiments/demo/pretrain.yaml`` (VCOP) for
   ``--steps`` steps through :mod:`videovision.runs`; the loss must reach the optimiser in float32,
   and host synchronisations inside ``training_step`` are counted (``torch.cuda.set_sync_debug_mode``).
-- ``ddp nccl``: ``experiments/demo/pretrain_simclr.yaml`` under ``strategy=ddp`` on one GPU; the
-  process group must be NCCL (DDP's gradient all-reduce and ``sync_dist`` logging run on it; with
-  one process SimCLR's all-gather is the identity).
 - ``loader pinned``: the demo's training DataLoader; batches must arrive in pinned memory, go to
   the GPU as Lightning sends them (``non_blocking=True``) and through the device-side augmentation
   (its host synchronisations counted).
 - ``augment 16x112``: :class:`~data_modules.TrainAugmentation` on the GPU for 16-frame 128x171
   uint8 clips, pinned and sent with ``non_blocking=True``, cropped to 112.
+- ``ddp nccl``: ``experiments/demo/pretrain_simclr.yaml`` under ``strategy=ddp`` on one GPU
+  (bf16-mixed, else 16-mixed); the process group must be NCCL (DDP's gradient all-reduce and
+  ``sync_dist`` logging run on it; with one process SimCLR's all-gather is the identity).
 - ``encoder <name> <precision>``: forward + backward clips/s of ResNet-18 -> GRU-512
   (:class:`FrameTemporalEncoder`) and R3D-18 (:class:`Video3DCNN`) at 16 x 112 x 112.
 - ``bench-stream``: the streaming benchmark, when the tools have one.
