@@ -6,7 +6,7 @@ from typing import Any
 
 from data_modules import moving_digits
 
-from . import bench, check_data, classify, demo, encoder_costs, evaluate_features, extract_frames, results
+from . import bench, check_data, classify, demo, encoder_costs, evaluate_features, extract_frames, gpu_check, results
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "bench": bench.main,
@@ -17,5 +17,6 @@ TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "evaluate-features": evaluate_features.main,
     "extract-frames": extract_frames.main,
     "generate-data": moving_digits.main,
+    "gpu-check": gpu_check.main,
     "results": results.main,
 }
