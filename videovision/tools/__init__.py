@@ -6,7 +6,7 @@ from typing import Any
 
 from data_modules import moving_digits
 
-from . import bench, check_data, demo, encoder_costs, evaluate_features, extract_frames, results
+from . import bench, check_data, demo, encoder_costs, evaluate_features, export, extract_frames, results, stream
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "bench": bench.main,
@@ -14,7 +14,9 @@ TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "demo": demo.main,
     "encoder-costs": encoder_costs.main,
     "evaluate-features": evaluate_features.main,
+    "export": export.main,
     "extract-frames": extract_frames.main,
     "generate-data": moving_digits.main,
     "results": results.main,
+    "stream": stream.main,
 }
