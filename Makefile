@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint lock demo test results bench clean
+.PHONY: install lint lock demo test results bench serve bench-stream clean
 
 install: $(STAMP)
 
@@ -37,6 +37,15 @@ results: install
 # Data-loader benchmark (README): clips/s against the ffmpeg bound and a PyAV decode-all loader, worker memory.
 bench: install
 	$(PY) -m videovision bench
+
+# HTTP API + web page on the demo probe checkpoint (trained first if absent): http://127.0.0.1:$(PORT)/
+PORT ?= 8000
+serve: install
+	$(PY) -m videovision serve --port $(PORT)
+
+# Streaming step vs a 16-frame window, eager vs ONNX Runtime, end-to-end frames/s, server load test (README).
+bench-stream: install
+	$(PY) -m videovision bench-stream
 
 clean:
 	rm -rf runs lightning_logs wandb .pytest_cache

@@ -47,7 +47,7 @@ def _open_container(source: str) -> av.container.InputContainer:
     return av.open(source, timeout=10 if "://" in source else None)
 
 
-def _scaled(width: int, height: int, short_side: int | None) -> tuple[int, int]:
+def scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
     if short_side is None:
         return width, height
     scale = short_side / min(width, height)
@@ -71,7 +71,7 @@ def decode_frames(source: str, short_side: int | None = None, every: int = 1) ->
             if index % every == 0:
                 with Image.open(path) as image:
                     image = image.convert("RGB")
-                    yield index, np.asarray(image.resize(_scaled(*image.size, short_side), Image.BILINEAR))
+                    yield index, np.array(image.resize(scaled_size(*image.size, short_side), Image.BILINEAR))
         return
     with _open_container(source) as container:
         if not container.streams.video:
@@ -80,7 +80,7 @@ def decode_frames(source: str, short_side: int | None = None, every: int = 1) ->
         stream.thread_type = "AUTO"
         for index, frame in enumerate(container.decode(stream)):
             if index % every == 0:
-                width, height = _scaled(frame.width, frame.height, short_side)
+                width, height = scaled_size(frame.width, frame.height, short_side)
                 yield index, frame.to_ndarray(format="rgb24", width=width, height=height)
 
 

@@ -6,7 +6,18 @@ from typing import Any
 
 from data_modules import moving_digits
 
-from . import bench, check_data, demo, encoder_costs, evaluate_features, export, extract_frames, results, stream
+from . import (
+    bench,
+    check_data,
+    demo,
+    encoder_costs,
+    evaluate_features,
+    export,
+    extract_frames,
+    results,
+    serve,
+    stream,
+)
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "bench": bench.main,
@@ -18,5 +29,6 @@ TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "extract-frames": extract_frames.main,
     "generate-data": moving_digits.main,
     "results": results.main,
+    "serve": serve.main,
     "stream": stream.main,
 }
