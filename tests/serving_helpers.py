@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from data_modules.moving_digits import write_video
-from videovision import runs
+from videovision.serving.model import save_untrained_classifier
 
 CLASSES = [f"class_{i}" for i in range(8)]
 
@@ -17,9 +17,7 @@ CLASSES = [f"class_{i}" for i in range(8)]
 def classifier_checkpoint(path: Path) -> Path:
     """What a probe run saves (``state_dict`` and ``classes``), for the demo's probe config."""
     torch.manual_seed(0)
-    model = runs.build("demo/probe.yaml", {**runs.QUIET, "model.init_args.num_classes": len(CLASSES)}).model
-    torch.save({"state_dict": model.state_dict(), "classes": CLASSES}, path)
-    return path
+    return save_untrained_classifier(path, CLASSES)
 
 
 def small_video(path: Path, num_frames: int = 12, height: int = 48, width: int = 64, seed: int = 0) -> Path:

@@ -134,6 +134,14 @@ def load_classifier(checkpoint: str | Path, config: str | Path = "demo/probe.yam
     )
 
 
+def save_untrained_classifier(path: str | Path, classes: list[str], config: str | Path = "demo/probe.yaml") -> Path:
+    """A checkpoint of ``config``'s classifier with its initial weights and ``classes`` (for timing and tests)."""
+    model = runs.build(config, {**runs.QUIET, "model.init_args.num_classes": len(classes)}).model
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": model.state_dict(), "classes": list(classes)}, path)
+    return Path(path)
+
+
 def ensure_demo_classifier() -> Path:
     """The demo's probe checkpoint (``make demo`` writes it), trained here first when absent: VCOP pretraining
     (``demo/pretrain.yaml``, unless its checkpoint exists) then the linear probe (``demo/probe.yaml``)."""

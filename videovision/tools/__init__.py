@@ -8,6 +8,7 @@ from data_modules import moving_digits
 
 from . import (
     bench,
+    bench_stream,
     check_data,
     demo,
     encoder_costs,
@@ -21,6 +22,7 @@ from . import (
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "bench": bench.main,
+    "bench-stream": bench_stream.main,
     "check-data": check_data.main,
     "demo": demo.main,
     "encoder-costs": encoder_costs.main,
