@@ -56,7 +56,8 @@ def _clip_protocol(served: ServedClassifier, inputs: torch.Tensor) -> np.ndarray
 
 
 def write_preview(source: str | Path, target: str | Path, short_side: int = PREVIEW_SHORT_SIDE) -> Path:
-    """A VP8 WebM copy of ``source`` that any browser plays, no larger than ``short_side`` pixels."""
+    """A VP9 WebM copy of ``source`` that any browser plays, no larger than ``short_side`` pixels (libvpx-vp9 in
+    real-time mode: about 4x faster than VP8's libvpx here)."""
     with av.open(str(source)) as src:
         stream = src.streams.video[0]
         fps = stream.average_rate or 25
@@ -65,10 +66,10 @@ def write_preview(source: str | Path, target: str | Path, short_side: int = PREV
             for frame in src.decode(stream):
                 if video is None:
                     scale = min(1.0, short_side / min(frame.width, frame.height))
-                    video = out.add_stream("libvpx", rate=fps)
+                    video = out.add_stream("libvpx-vp9", rate=fps)
                     video.width, video.height = 2 * round(frame.width * scale / 2), 2 * round(frame.height * scale / 2)
                     video.pix_fmt = "yuv420p"
-                    video.options = {"deadline": "realtime", "cpu-used": "8", "crf": "10", "b": "1M"}
+                    video.options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "20", "b": "0"}
                 image = frame.reformat(video.width, video.height, "yuv420p")
                 image.pts = None
                 out.mux(video.encode(image))
