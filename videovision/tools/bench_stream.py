@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
         "per_frame_ms": {f"{a}_{b}": v for (a, b), v in per_frame.items()},
         "end_to_end": fps,
         "server": load,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
     (out / "results.json").write_text(json.dumps(results, indent=2))
     _print(results, per_frame)
@@ -176,7 +177,9 @@ def _load_test(ckpt: str, out: Path, clients: int, jobs: int) -> dict:
 
 def _print(results: dict, per_frame: dict) -> None:
     size, window = results["size"], results["window"]
-    print(f"\nStreaming at {size} px, {results['threads']} threads (median ms per new frame)")
+    cores, load = os.cpu_count(), results["load_average"][0]
+    threads = results["threads"]
+    print(f"\nStreaming at {size} px, {threads} threads (median ms per new frame); {cores} cores, load {load}")
     print(f"{'':<28}{'eager':>10}{'ONNX RT':>10}{'eager/ORT':>11}")
     for kind, label in (("step", "streaming step"), ("window", f"re-run {window}-frame window")):
         eager, ort_ms = per_frame[(kind, "eager")], per_frame[(kind, "onnx")]
@@ -186,10 +189,8 @@ def _print(results: dict, per_frame: dict) -> None:
     e2e = results["end_to_end"]
     print(f"\nEnd to end (320x240 video decoded in a thread at {size} px, every frame)")
     print(f"{'frames/s':<28}{e2e['eager']['fps']:>10.1f}{e2e['onnx']['fps']:>10.1f}")
-    print(f"{'latency p50 / p99 (ms)':<28}", end="")
-    for runtime in ("eager", "onnx"):
-        lat = e2e[runtime]["latency_ms"]
-        print(f"{lat['p50']:>6.1f}/{lat['p99']:.0f}", end="")
+    cells = [f"{e2e[r]['latency_ms']['p50']:.0f}/{e2e[r]['latency_ms']['p99']:.0f}" for r in ("eager", "onnx")]
+    print(f"{'latency p50/p99 (ms)':<28}{cells[0]:>10}{cells[1]:>10}", end="")
     server = results["server"]
     print(
         f"\n\nServer: {server['clients']} clients x {server['jobs'] // server['clients']} uploads (96 frames, 160x120)"
