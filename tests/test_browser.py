@@ -1,5 +1,6 @@
 """The web page end to end in headless Chromium (Debian's chromium + chromedriver, driven by Selenium):
-upload a video, wait for the job, check the rendered predictions and timeline, save a screenshot."""
+upload a video, wait for the job, check the rendered predictions and timeline, stream Chromium's fake camera
+over the WebSocket, save a screenshot."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-extensions", "--window-size=1100,1000"):  # fmt: skip
+                 "--disable-background-networking", "--disable-extensions", "--window-size=1100,1000",
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"):  # fmt: skip
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     yield driver
@@ -76,6 +78,12 @@ def test_upload_shows_predictions_and_timeline(server, browser, tmp_path):
         "return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((v, i) => i % 4 == 3 && v).length;"
     )
     assert painted > 0
+    browser.find_element(By.ID, "live-start").click()  # Chromium's fake camera, frames over the WebSocket
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#live-predictions li"))
+    WebDriverWait(browser, 30).until(
+        lambda d: int(d.find_element(By.ID, "live-status").text.split()[1].rstrip(",")) >= 3
+    )
+    browser.find_element(By.ID, "live-stop").click()
     screenshot = tmp_path / "page.png"
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
