@@ -53,3 +53,28 @@ def test_a_slow_consumer_drops_frames_and_counts_them(tmp_path):
 def test_a_missing_source_is_named_before_the_model_loads(tmp_path):
     with pytest.raises(FileNotFoundError, match="stream source not found: nowhere.mp4"):
         stream.main(["nowhere.mp4", "--ckpt", str(tmp_path / "absent.ckpt")])
+
+
+def test_the_demo_checkpoint_is_trained_only_when_absent(tmp_path, monkeypatch):
+    """make serve: pretraining then the probe from its checkpoint, each skipped when its checkpoint exists."""
+    from videovision import runs
+    from videovision.serving import model
+
+    calls = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runs, "fit", lambda config, overrides: calls.append((config, overrides.get(PRETRAINED))))
+    assert model.ensure_demo_classifier() == model.DEMO_PROBE
+    assert calls == [("demo/pretrain.yaml", None), ("demo/probe.yaml", str(model.DEMO_PRETRAIN))]
+    calls.clear()
+    model.DEMO_PRETRAIN.parent.mkdir(parents=True)
+    model.DEMO_PRETRAIN.touch()
+    model.ensure_demo_classifier()
+    assert calls == [("demo/probe.yaml", str(model.DEMO_PRETRAIN))]
+    calls.clear()
+    model.DEMO_PROBE.parent.mkdir(parents=True)
+    model.DEMO_PROBE.touch()
+    model.ensure_demo_classifier()
+    assert calls == []
+
+
+PRETRAINED = "model.init_args.pretrained"

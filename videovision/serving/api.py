@@ -68,6 +68,7 @@ class Service:
         self.served: ServedClassifier = load_classifier(settings.checkpoint, settings.config)
         self.store = JobStore(Path(settings.data_dir) / "jobs")
         self.runner = JobRunner(self.store, self._work)
+        self.new_step()  # with the onnx runtime, exports now (once) when the export is missing or stale
         self.started = time.time()
 
     def new_step(self) -> EagerStep | OrtStep:
