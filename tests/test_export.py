@@ -12,9 +12,9 @@ from torch import nn
 
 from tests.test_streaming import streaming_encoder
 from videovision.models import RecurrentTemporal, TransformerTemporal
-from videovision.serving.export import CLIP_ONNX, CLIP_PT2, STEP_PT2, export_classifier, load_meta
+from videovision.serving.export import CLIP_ONNX, CLIP_PT2, STEP_ONNX, STEP_PT2, export_classifier, load_meta
 from videovision.serving.model import Preprocess, ServedClassifier
-from videovision.serving.runtime import EagerStep, OrtStep
+from videovision.serving.runtime import EagerStep, OrtStep, make_step
 
 
 def served_classifier(temporal=None) -> ServedClassifier:
@@ -49,6 +49,9 @@ def test_step_and_clip_exports_match_eager(tmp_path):
     np.testing.assert_allclose(onnx_probs, clip_probs, atol=1e-4)
     pt2_probs = torch.export.load(str(written[CLIP_PT2])).module()(clip)
     np.testing.assert_allclose(pt2_probs.detach().numpy(), clip_probs, atol=1e-4)
+    made = written[STEP_ONNX].stat().st_mtime_ns
+    assert isinstance(make_step(served, "onnx", tmp_path)[0], OrtStep)  # a fresh export is reused, not redone
+    assert written[STEP_ONNX].stat().st_mtime_ns == made
 
 
 @pytest.mark.parametrize(

@@ -71,9 +71,10 @@ class Preprocess:
         mean, std = torch.tensor(self.mean).view(1, 3, 1, 1), torch.tensor(self.std).view(1, 3, 1, 1)
         return x.sub_(mean).div_(std)
 
-    def at(self, size: int) -> Preprocess:
-        """The same normalisation for frames of another size (the encoder is fully convolutional)."""
-        return Preprocess(size, size, self.mean, self.std)
+    def at(self, size: int | None) -> Preprocess:
+        """The same normalisation for frames of another size (the encoder is fully convolutional); itself for
+        its own size or None."""
+        return self if size in (None, self.size) else Preprocess(size, size, self.mean, self.std)
 
 
 @dataclass

@@ -66,7 +66,7 @@ def make_step(
 ) -> tuple[EagerStep | OrtStep, Preprocess]:
     """The step of ``served`` in ``runtime`` and the preprocessing for it. ``onnx`` uses the export in
     ``export_dir``, exporting there first when it is missing or was made from another checkpoint or size."""
-    preprocess = served.preprocess.at(size) if size else served.preprocess
+    preprocess = served.preprocess.at(size)
     if runtime == "eager":
         return EagerStep(served.step_model()), preprocess
     if runtime != "onnx":
@@ -75,7 +75,8 @@ def make_step(
         raise ValueError("runtime 'onnx' needs an export folder (--export-dir)")
     meta_path = Path(export_dir) / META
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    fresh = meta.get("checkpoint") == served.checkpoint and meta.get("preprocess") == asdict(preprocess)
+    made_for = json.loads(json.dumps(asdict(preprocess)))  # as meta.json holds it (lists, not tuples)
+    fresh = meta.get("checkpoint") == served.checkpoint and meta.get("preprocess") == made_for
     if not (fresh and (Path(export_dir) / STEP_ONNX).is_file()):
         export_classifier(served, export_dir, size=preprocess.size, parts=(STEP_ONNX,))
     return OrtStep(export_dir, threads), preprocess
