@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint lock demo test results bench gpu-check clean
+.PHONY: install lint lock demo test results bench gpu-check serve bench-stream clean
 
 install: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,serve]'
 	touch $(STAMP)
 
 lint: install
@@ -42,6 +42,15 @@ bench: install
 # on one GPU. Without CUDA it says so in one line and exits 0.
 gpu-check: install
 	$(PY) -m videovision gpu-check
+
+# HTTP API + web page on the demo probe checkpoint (trained first if absent): http://127.0.0.1:$(PORT)/
+PORT ?= 8000
+serve: install
+	$(PY) -m videovision serve --port $(PORT)
+
+# Streaming step vs a 16-frame window, eager vs ONNX Runtime, end-to-end frames/s, server load test (README).
+bench-stream: install
+	$(PY) -m videovision bench-stream
 
 clean:
 	rm -rf runs lightning_logs wandb .pytest_cache

@@ -1,0 +1,80 @@
+"""``videovision stream``: the streamed outputs are the clip model's on the same frames; frames are
+dropped (and counted) when inference is slower than the source."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from tests.serving_helpers import CLASSES, classifier_checkpoint, small_video
+from videovision.serving.model import Preprocess, load_classifier
+from videovision.serving.stream import FrameReader, decode_frames, run_stream
+from videovision.tools import stream
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return classifier_checkpoint(tmp_path_factory.mktemp("ckpt") / "probe.ckpt")
+
+
+def test_stream_equals_the_clip_model_on_the_same_frames(tmp_path, checkpoint, capsys):
+    """(ONNX Runtime's step is checked against eager in test_export.)"""
+    video = small_video(tmp_path / "v.avi", num_frames=9)
+    log = tmp_path / "frames.jsonl"
+    summary = stream.main([str(video), "--ckpt", str(checkpoint), "--every", "2", "--log", str(log)])
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["frame"] for r in records] == [0, 2, 4, 6, 8]
+    assert summary["frames"] == 5 and summary["dropped"] == 0 and set(summary["latency_ms"]) == {"p50", "p90", "p99"}
+    assert CLASSES[int(np.argmax(records[0]["probs"]))] in capsys.readouterr().out.splitlines()[0]
+    served = load_classifier(checkpoint)
+    frames = np.stack([f for _, f in decode_frames(str(video), served.preprocess.resize, every=2)])
+    with torch.no_grad():
+        for n in (1, 5):  # the stream after n frames = the clip model on those n frames (pooling='last')
+            clip = served.preprocess(frames[:n])[None]
+            np.testing.assert_allclose(records[n - 1]["probs"], served.clip_model()(clip)[0].numpy(), atol=1e-4)
+
+
+def test_a_slow_consumer_drops_frames_and_counts_them(tmp_path):
+    video = small_video(tmp_path / "v.avi", num_frames=20)
+    reader = FrameReader(str(video), short_side=32, drop=True, queue_size=2)
+
+    def slow_step(frame: np.ndarray) -> np.ndarray:
+        time.sleep(0.05)
+        return np.ones(1)
+
+    stats = run_stream(reader, slow_step, Preprocess(32, 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)))
+    assert stats.dropped > 0 and stats.processed + stats.dropped == 20
+
+
+def test_a_missing_source_is_named_before_the_model_loads(tmp_path):
+    with pytest.raises(FileNotFoundError, match="stream source not found: nowhere.mp4"):
+        stream.main(["nowhere.mp4", "--ckpt", str(tmp_path / "absent.ckpt")])
+
+
+def test_the_demo_checkpoint_is_trained_only_when_absent(tmp_path, monkeypatch):
+    """make serve: pretraining then the probe from its checkpoint, each skipped when its checkpoint exists."""
+    from videovision import runs
+    from videovision.serving import model
+
+    calls = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runs, "fit", lambda config, overrides: calls.append((config, overrides.get(PRETRAINED))))
+    assert model.ensure_demo_classifier() == model.DEMO_PROBE
+    assert calls == [("demo/pretrain.yaml", None), ("demo/probe.yaml", str(model.DEMO_PRETRAIN))]
+    calls.clear()
+    model.DEMO_PRETRAIN.parent.mkdir(parents=True)
+    model.DEMO_PRETRAIN.touch()
+    model.ensure_demo_classifier()
+    assert calls == [("demo/probe.yaml", str(model.DEMO_PRETRAIN))]
+    calls.clear()
+    model.DEMO_PROBE.parent.mkdir(parents=True)
+    model.DEMO_PROBE.touch()
+    model.ensure_demo_classifier()
+    assert calls == []
+
+
+PRETRAINED = "model.init_args.pretrained"
