@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
 import torch
 
 from videovision.commands import main
@@ -17,9 +16,7 @@ from .conftest import CONFIGS
 
 def test_gpu_check_without_cuda_says_so_in_one_line_and_exits_0(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["gpu-check"])  # python -m videovision gpu-check, as make gpu-check runs it
-    assert exit_info.value.code == 0
+    main(["gpu-check"])  # python -m videovision gpu-check, as make gpu-check runs it: returns, so exit status 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.startswith("gpu-check: no CUDA device here")
 

@@ -76,7 +76,7 @@ def test_resnet_weights_from_a_local_file(tmp_path):
     assert not torch.equal(ref.stem[0].weight, net.conv1.weight)
     with pytest.raises(ValueError, match="does not fit resnet50"):
         ResNetFrames("resnet50", weights=str(path))
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    with pytest.raises(ValueError, match="checkpoint not found: .*missing.pt"):
         ResNetFrames("resnet18", weights=str(tmp_path / "missing.pt"))
 
 
