@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint lock demo test results bench clean
+.PHONY: install lint lock demo test results bench anomaly clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ results: install
 # Data-loader benchmark (README): clips/s against the ffmpeg bound and a PyAV decode-all loader, worker memory.
 bench: install
 	$(PY) -m videovision bench
+
+# The anomaly-detection table (README): scorer x encoder frame-level AUROC on anomalous moving digits.
+anomaly: install
+	$(PY) -m videovision anomaly bench
 
 clean:
 	rm -rf runs lightning_logs wandb .pytest_cache

@@ -118,8 +118,6 @@ class AnomalyReader(DatasetReader):
 
     def __init__(self, root: str) -> None:
         self._root = Path(root)
-        if not self._root.is_dir():
-            raise FileNotFoundError(f"{type(self).__name__}: dataset folder not found: {self._root}")
 
     @property
     def classes(self) -> list[str]:

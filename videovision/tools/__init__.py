@@ -6,9 +6,10 @@ from typing import Any
 
 from data_modules import moving_digits
 
-from . import bench, check_data, demo, encoder_costs, evaluate_features, extract_frames, results
+from . import anomaly, bench, check_data, demo, encoder_costs, evaluate_features, extract_frames, results
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
+    "anomaly": anomaly.main,
     "bench": bench.main,
     "check-data": check_data.main,
     "demo": demo.main,
