@@ -63,7 +63,7 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
     }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
-    TOOLS["anomaly"](["fit", "--config", str(path)])
+    TOOLS["anomaly"](["fit", "--config", str(path), "--set", "sigma=1.0"])
     metrics = TOOLS["anomaly"](["score", "--config", str(path)])
     out = tmp_path / "out"
     assert json.loads((out / "metrics.json").read_text())["micro_auroc"] == metrics["micro_auroc"]

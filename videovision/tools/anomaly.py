@@ -11,7 +11,7 @@
 A config names ``reader`` (an :class:`AnomalyReader`), ``encoder``, ``checkpoint`` (null = random init),
 ``scorer`` (a ``class_path``), ``frame_size``, ``sigma`` (Gaussian smoothing of frame scores, in frames),
 ``normalise_per_video`` (per-video min-max: uses test statistics, off by default) and ``out_dir``;
-``--key value`` arguments override it.
+``--checkpoint``, ``--out-dir`` and ``--set key.path=value`` override it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 from jsonargparse import ArgumentParser
 
 from data_modules.anomaly_readers import AnomalyReader
@@ -174,6 +175,9 @@ def main(argv: list[str] | None = None) -> Any:
         command.add_argument("--config", required=True, help="experiments/anomaly/<dataset>.yaml")
         command.add_argument("--checkpoint", help="encoder checkpoint (overrides the config's)")
         command.add_argument("--out-dir", help="output folder (overrides the config's out_dir)")
+        command.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE", help="dotted config override, value in YAML"
+        )
     command = sub.add_parser("bench", help="the embedded benchmark table (make anomaly)")
     command.add_argument("--config", default="anomaly/base/digits.yaml", help="data and encoder (default: %(default)s)")
     command.add_argument("--run-dir", default="runs/anomaly", help="where checkpoints and results go")
@@ -187,6 +191,11 @@ def main(argv: list[str] | None = None) -> Any:
     if args.command == "bench":
         return bench(args.config, Path(args.run_dir), args.pretrain_epochs)
     overrides = {k: v for k, v in (("checkpoint", args.checkpoint), ("out_dir", args.out_dir)) if v is not None}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. reader.init_args.root=/data/avenue")
+        overrides[key] = yaml.safe_load(value)
     settings = build(args.config, overrides)
     Path(settings["out_dir"]).mkdir(parents=True, exist_ok=True)
     return fit(settings) if args.command == "fit" else score(settings)
