@@ -1,7 +1,9 @@
 """Anomalous moving digits: the embedded anomaly benchmark, generated on first use in the generic layout.
 
 A few fixed scenes (background clutter, digit and colours, like fixed surveillance cameras) film the usual
-moving-digits motions (:mod:`data_modules.moving_digits`). Training videos are normal. Each test video is a normal
+motions: the "forward" half of the moving-digits motions (:mod:`data_modules.moving_digits`), as one-way traffic
+(right, down, clockwise, zoom in), so playing a normal video backwards gives a motion that never happens.
+Training videos are normal. Each test video is a normal
 video with one injected segment of known frames, one kind per video in turn (plus some all-normal videos):
 
 - ``reversed``: the segment plays backwards;
@@ -17,14 +19,16 @@ Layout (:class:`data_modules.anomaly_readers.GenericAnomaly`): ``<root>/train/*.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .anomaly_readers import GenericAnomaly
-from .moving_digits import CLASSES, _load_digit_images, _make_source, _render, _trajectory, write_video
+from .moving_digits import _load_digit_images, _make_source, _render, _trajectory, write_video
 
+NORMAL_MOTIONS = ("MoveRight", "MoveDown", "RotateClockwise", "ZoomIn")
 ANOMALIES = ("reversed", "frozen", "speed", "unseen_motion", "intruder")
 _MARKER = "anomaly_digits.json"
 
@@ -41,7 +45,7 @@ class AnomalyDigitsSpec:
     fps: int = 25
     min_segment: int = 16
     max_segment: int = 24
-    speed_factor: int = 3
+    speed_factor: int = 4
     seed: int = 0
 
 
@@ -99,6 +103,8 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
         return root
     if spec.num_frames < spec.max_segment + 16:
         raise ValueError(f"num_frames {spec.num_frames} leaves no room for a segment of {spec.max_segment} frames")
+    for split in ("train", "test"):  # an older spec's files must not mix in
+        shutil.rmtree(root / split, ignore_errors=True)
     digits = _load_digit_images()
     rng = np.random.default_rng(spec.seed)
     kinds = ("normal", *ANOMALIES)
@@ -106,11 +112,11 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
     for scene in range(spec.num_scenes):
         source = _make_source(rng, digits, spec.size)
         for i in range(spec.train_per_scene):
-            cls = CLASSES[(scene + i) % len(CLASSES)]
+            cls = NORMAL_MOTIONS[(scene + i) % len(NORMAL_MOTIONS)]
             traj = _trajectory(cls, rng, spec.num_frames, spec.size, source.sprite.shape[-1])
             write_video(root / "train" / f"s{scene:02d}_{i:02d}_{cls}.avi", _render(source, traj, spec.size), spec.fps)
         for i in range(spec.test_per_scene):
-            kind, cls = kinds[count % len(kinds)], CLASSES[int(rng.integers(len(CLASSES)))]
+            kind, cls = kinds[count % len(kinds)], NORMAL_MOTIONS[int(rng.integers(len(NORMAL_MOTIONS)))]
             count += 1
             frames, mask = _test_video(kind, source, cls, spec, rng)
             name = f"s{scene:02d}_{i:02d}_{kind}"

@@ -129,26 +129,37 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
         print(f"pretrained {name} in {time.time() - begin:.0f} s")
     results: dict[str, dict[str, Any]] = {}
     for encoder_name, checkpoint in checkpoints.items():
-        scorers = {s: compose(f"anomaly/scorers/{s}.yaml") for s in BENCH_SCORERS}
+        begin = time.time()
+        settings = build(base, {"checkpoint": checkpoint})
+        encoder, reader, frame_size = settings["encoder"], settings["reader"], settings["frame_size"]
+        train = encode_split(encoder, reader, "train", run_dir / "metadata.json", frame_size)
+        test = encode_split(encoder, reader, "test", run_dir / "metadata.json", frame_size)
+        print(f"{encoder_name}: encoded every frame in {time.time() - begin:.0f} s")
         fitted: dict[str, AnomalyScorer] = {}
         for scorer_name in (*BENCH_SCORERS, "combined"):
             begin = time.time()
             out_dir = run_dir / encoder_name / scorer_name
             out_dir.mkdir(parents=True, exist_ok=True)
-            overrides = {"checkpoint": checkpoint, "out_dir": str(out_dir), "scorer": scorers.get(scorer_name)}
-            settings = build(base, overrides)
             if scorer_name == "combined":  # the three scorers just fitted, not fitted again
-                settings["scorer"] = CombinedScorer([fitted[s] for s in BENCH_SCORERS])
-                torch.save(settings["scorer"].state_dict(), out_dir / SCORER_FILE)
+                scorer = CombinedScorer([fitted[s] for s in BENCH_SCORERS])
             else:
-                fit(settings)
-                fitted[scorer_name] = settings["scorer"]
-            metrics = score(settings, plots=scorer_name == "combined")
+                scorer = build(base, {"scorer": compose(f"anomaly/scorers/{scorer_name}.yaml")})["scorer"]
+                scorer.fit(encoder, train.features, checkpoint)
+                fitted[scorer_name] = scorer
+            torch.save(scorer.state_dict(), out_dir / SCORER_FILE)
+            extra = {"scorer": scorer_name, "checkpoint": checkpoint}
+            plots = scorer_name == "combined"
+            metrics = write_results(
+                out_dir, test, score_split(scorer, encoder, test), settings["sigma"], False, plots, extra
+            )
             results.setdefault(scorer_name, {})[encoder_name] = {
                 "micro_auroc": metrics["micro_auroc"],
                 "macro_auroc": metrics["macro_auroc"],
                 "seconds": round(time.time() - begin, 1),
             }
+            print(
+                f"{encoder_name} {scorer_name}: micro {metrics['micro_auroc']:.3f} macro {metrics['macro_auroc']:.3f}"
+            )
     summary = {"minutes": round((time.time() - start) / 60, 2), "pretrain_epochs": pretrain_epochs, "results": results}
     (run_dir / "results.json").write_text(json.dumps(summary, indent=2))
     print_table(results, summary["minutes"])
