@@ -195,8 +195,8 @@ def main(argv: list[str] | None = None) -> Any:
     command.add_argument(
         "--pretrain-epochs",
         type=int,
-        default=75,
-        help="epochs of each pretraining (4 steps each; default: %(default)s)",
+        default=50,
+        help="epochs of each pretraining (VCOP: 4 steps, SimCLR: 2 steps each; default: %(default)s)",
     )
     args = parser.parse_args(argv)
     if args.command == "bench":
