@@ -10,7 +10,11 @@ import yaml
 
 from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits
 from data_modules.video_io import probe_video
+from videovision.config import compose, experiments_dir
 from videovision.tools import TOOLS
+from videovision.tools.anomaly import _config_parser
+
+ANOMALY_CONFIGS = sorted((experiments_dir() / "anomaly").glob("*.yaml"))
 
 TINY = {"num_scenes": 2, "train_per_scene": 3, "test_per_scene": 3, "num_frames": 30, "size": 32}
 TINY_SEGMENTS = {"min_segment": 6, "max_segment": 8}
@@ -80,3 +84,9 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
             TOOLS["anomaly"](["score", "--config", str(path)])
     finally:
         (tiny_anomaly_digits.root / "anomaly_digits.json").unlink()  # the next use regenerates the set
+
+
+@pytest.mark.parametrize("config", ANOMALY_CONFIGS, ids=lambda p: p.name)
+def test_every_anomaly_config_parses(config):
+    parsed = _config_parser().parse_object(compose(config))
+    assert parsed.scorer.class_path.startswith("videovision.anomaly.scorers.") and parsed.reader.class_path
