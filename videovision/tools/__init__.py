@@ -7,6 +7,7 @@ from typing import Any
 from data_modules import moving_digits
 
 from . import (
+    anomaly,
     bench,
     bench_stream,
     check_data,
@@ -23,6 +24,7 @@ from . import (
 )
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
+    "anomaly": anomaly.main,
     "bench": bench.main,
     "bench-stream": bench_stream.main,
     "check-data": check_data.main,

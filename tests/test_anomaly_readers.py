@@ -1,0 +1,160 @@
+"""Anomaly readers against tiny trees in each benchmark's exact layout; bad ground truth names its file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.io import savemat
+
+from data_modules.anomaly_readers import (
+    AnnotationError,
+    Avenue,
+    GenericAnomaly,
+    ShanghaiTech,
+    UCFCrime,
+    UCSDPed,
+    frame_labels,
+    parse_ucsd_gt,
+)
+from data_modules.video_io import VideoDecodeError, probe_video
+
+
+def _touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+def _frames(folder, names, mode="RGB"):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        Image.new(mode, (8, 6), color=i * 10 if mode == "L" else (i * 10, 0, 0)).save(folder / name)
+    return folder
+
+
+def test_shanghaitech_frame_folders_decode_and_masks_fit(tmp_path):
+    _touch(tmp_path / "training" / "videos" / "01_001.avi")
+    _touch(tmp_path / "training" / "videos" / "01_002.avi")
+    _frames(tmp_path / "testing" / "frames" / "01_0014", [f"{i:03d}.jpg" for i in range(5)])
+    (tmp_path / "testing" / "test_frame_mask").mkdir()
+    np.save(tmp_path / "testing" / "test_frame_mask" / "01_0014.npy", np.array([0, 0, 1, 1, 0]))
+    reader = ShanghaiTech(str(tmp_path))
+    assert [r.name for r in reader.anomaly_records("train")] == ["01_001", "01_002"]
+    (test,) = reader.anomaly_records("test")
+    meta = probe_video(test.path)
+    assert (meta.num_frames, meta.backend) == (5, "frames")
+    assert frame_labels(test, meta.num_frames).tolist() == [0, 0, 1, 1, 0]
+    assert [r.path for r in reader.records("train")] == [r.path for r in reader.anomaly_records("train")]
+
+
+def _missing_mask(tmp_path):
+    _frames(tmp_path / "testing" / "frames" / "01_0014", ["000.jpg"])
+    (tmp_path / "testing" / "test_frame_mask").mkdir(parents=True)
+    return ShanghaiTech(str(tmp_path)).anomaly_records("test")
+
+
+def test_shanghaitech_missing_mask_short_mask_and_gap_name_the_file(tmp_path):
+    with pytest.raises(AnnotationError, match=r"test_frame_mask/01_0014\.npy"):
+        _missing_mask(tmp_path)
+    np.save(tmp_path / "testing" / "test_frame_mask" / "01_0014.npy", np.array([0]))
+    _frames(tmp_path / "testing" / "frames" / "01_0014", ["000.jpg", "001.jpg"])
+    (test,) = ShanghaiTech(str(tmp_path)).anomaly_records("test")
+    with pytest.raises(AnnotationError, match=r"01_0014\.npy .*1 frames, shorter than the video"):
+        frame_labels(test, probe_video(test.path).num_frames)
+    with pytest.raises(AnnotationError, match="longer than the video"):
+        frame_labels(test, 0)
+    _frames(tmp_path / "testing" / "frames" / "01_0014", ["003.jpg"])
+    with pytest.raises(VideoDecodeError, match=r"01_0014: frame 2 is missing \(a gap after 001\.jpg\)"):
+        probe_video(test.path)
+
+
+def test_avenue_vollabel_cells_any_pixel_marks_the_frame(tmp_path):
+    for split in ("training_videos", "testing_videos"):
+        _touch(tmp_path / split / "01.avi")
+    empty, spot = np.zeros((4, 5), np.uint8), np.zeros((4, 5), np.uint8)
+    spot[3, 4] = 1
+    cells = np.empty((1, 3), dtype=object)
+    cells[0, :] = [empty, spot, empty]
+    (tmp_path / "testing_label_mask").mkdir()
+    savemat(tmp_path / "testing_label_mask" / "1_label.mat", {"volLabel": cells})
+    reader = Avenue(str(tmp_path))
+    assert [r.name for r in reader.anomaly_records("train")] == ["01"]
+    (test,) = reader.anomaly_records("test")
+    assert test.source.endswith("testing_label_mask/1_label.mat")
+    assert frame_labels(test, 3).tolist() == [0, 1, 0]
+    with pytest.raises(AnnotationError, match=r"1_label\.mat .*3 frames, shorter than the video"):
+        frame_labels(test, 4)
+    _touch(tmp_path / "testing_videos" / "02.avi")
+    with pytest.raises(AnnotationError, match=r"not found: .*testing_label_mask/2_label\.mat"):
+        reader.anomaly_records("test")
+
+
+UCSD_M = """TestVideoFile = {};
+% comment line
+TestVideoFile{end+1}.gt_frame = [3:4];
+TestVideoFile{end+1}.gt_frame = [1:2, 5:5];
+"""
+
+
+def test_ucsd_spans_from_the_m_file_and_tif_frames(tmp_path):
+    _frames(tmp_path / "Train" / "Train001", [f"{i:03d}.tif" for i in range(1, 4)], mode="L")
+    for n in (1, 2):
+        _frames(tmp_path / "Test" / f"Test{n:03d}", [f"{i:03d}.tif" for i in range(1, 6)], mode="L")
+    _frames(tmp_path / "Test" / "Test001_gt", ["001.bmp"], mode="L")
+    (tmp_path / "Test" / "UCSDped2.m").write_text(UCSD_M)
+    assert parse_ucsd_gt(tmp_path / "Test" / "UCSDped2.m") == [((3, 4),), ((1, 2), (5, 5))]
+    reader = UCSDPed(str(tmp_path), ped=2)
+    assert [r.name for r in reader.anomaly_records("train")] == ["Train001"]
+    tests = reader.anomaly_records("test")
+    assert [r.name for r in tests] == ["Test001", "Test002"]
+    labels = [frame_labels(r, probe_video(r.path).num_frames).tolist() for r in tests]
+    assert labels == [[0, 0, 1, 1, 0], [1, 1, 0, 0, 1]]
+    with pytest.raises(AnnotationError, match=r"UCSDped2\.m .*span 5-5 is not within frames 1-4"):
+        frame_labels(tests[1], 4)
+    _frames(tmp_path / "Test" / "Test003", ["001.tif"], mode="L")
+    with pytest.raises(AnnotationError, match=r"UCSDped2\.m: 2 test videos listed but 3 TestNNN folders"):
+        reader.anomaly_records("test")
+
+
+def test_ucf_crime_annotation_spans_and_weak_train_labels(tmp_path):
+    for rel in (
+        "Anomaly-Videos-Part-1/Abuse/Abuse001_x264.mp4",
+        "Anomaly-Videos-Part-1/Abuse/Abuse028_x264.mp4",
+        "Training-Normal-Videos-Part-1/Normal_Videos001_x264.mp4",
+        "Testing_Normal_Videos_Anomaly/Normal_Videos_003_x264.mp4",
+    ):
+        _touch(tmp_path / rel)
+    (tmp_path / UCFCrime.ANNOTATION).write_text(
+        "Abuse028_x264.mp4  Abuse  2  3  6  6\nNormal_Videos_003_x264.mp4  Normal  -1  -1  -1  -1\n"
+    )
+    reader = UCFCrime(str(tmp_path))
+    train = reader.anomaly_records("train")
+    assert [(r.name, r.anomalous) for r in train] == [("Abuse001_x264", True), ("Normal_Videos001_x264", False)]
+    abuse, normal = reader.anomaly_records("test")
+    assert (abuse.anomalous, normal.anomalous) == (True, False)
+    assert frame_labels(abuse, 7).tolist() == [0, 1, 1, 0, 0, 1, 0]
+    assert frame_labels(normal, 3).tolist() == [0, 0, 0]
+    (tmp_path / UCFCrime.ANNOTATION).write_text("Gone_x264.mp4 Abuse 1 2 -1 -1\n")
+    with pytest.raises(AnnotationError, match=r"Temporal_Anomaly_Annotation_for_Testing_Videos\.txt: test video Gone"):
+        reader.anomaly_records("test")
+
+
+def test_generic_layout_masks_beside_videos_and_orphans_raise(tmp_path):
+    _touch(tmp_path / "train" / "a.avi")
+    _frames(tmp_path / "train" / "b", ["img_00001.jpg"])
+    _touch(tmp_path / "test" / "c.avi")
+    _frames(tmp_path / "test" / "d", ["img_00001.jpg", "img_00002.jpg"])
+    np.save(tmp_path / "test" / "c.npy", np.array([1, 0, 0]))
+    reader = GenericAnomaly(str(tmp_path))
+    assert [r.name for r in reader.anomaly_records("train")] == ["a", "b"]
+    with pytest.raises(AnnotationError, match=r"mask not found: .*test/d\.npy"):
+        reader.anomaly_records("test")
+    np.save(tmp_path / "test" / "d.npy", np.array([0, 2]))
+    c, d = reader.anomaly_records("test")
+    assert frame_labels(c, 3).tolist() == [1, 0, 0]
+    with pytest.raises(AnnotationError, match=r"test/d\.npy .*values other than 0/1"):
+        frame_labels(d, 2)
+    np.save(tmp_path / "test" / "e.npy", np.array([0]))
+    with pytest.raises(AnnotationError, match=r"test/e\.npy: a mask without a video"):
+        reader.anomaly_records("test")

@@ -1,0 +1,158 @@
+"""Anomaly scorers against hand computations on tiny encoders and features."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from videovision.anomaly.features import clip_embeddings, clip_windows, frame_features
+from videovision.anomaly.scorers import AnomalyScorer, CombinedScorer, KNNScorer, NextStepScorer, OrderScorer
+from videovision.anomaly.scorers.knn import knn_distances
+from videovision.anomaly.scorers.next_step import streamed_errors
+from videovision.anomaly.scorers.order import order_confidence_scores, vcop_head_state
+from videovision.models import FrameTemporalEncoder, RecurrentTemporal, ResNetFrames, TemporalConvRefiner
+
+
+def _encoder(seed: int = 0) -> FrameTemporalEncoder:
+    torch.manual_seed(seed)
+    return FrameTemporalEncoder(
+        ResNetFrames("resnet18", num_stages=1),
+        partial(RecurrentTemporal, hidden_size=8),
+        temporal_refiner=partial(TemporalConvRefiner, kernel_size=2),
+    ).eval()
+
+
+def _videos(n: int, frames: int = 20, width: int = 64, seed: int = 0) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(frames, width, generator=generator) for _ in range(n)]
+
+
+def test_knn_distances_by_hand_and_leave_one_video_out():
+    bank = torch.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
+    query = torch.tensor([[0.0, 0.0]])
+    assert knn_distances(query, bank, 2).tolist() == [2.5]  # (0 + 5) / 2
+    groups = torch.tensor([0, 1, 1])
+    assert knn_distances(query, bank, 2, torch.tensor([0]), groups).tolist() == [7.5]  # (5 + 10) / 2
+    with pytest.raises(ValueError, match="k=3 but a query has only 2"):
+        knn_distances(query, bank, 3, torch.tensor([0]), groups)
+
+
+def test_clip_embeddings_from_frame_features_equal_the_encoder_on_clips():
+    encoder = _encoder()
+    frames = torch.randn(11, 3, 32, 32)
+    features = frame_features(encoder, frames)
+    clips, covered = clip_windows(11, clip_len=3, stride=2, hop=2)
+    assert covered.tolist()[0] == [0, 1, 2, 3, 4] and clips.tolist()[-1] == [6, 8, 10]
+    with torch.no_grad():
+        direct = encoder(frames[torch.as_tensor(clips)])
+    torch.testing.assert_close(clip_embeddings(encoder, features, clips), direct, atol=1e-5, rtol=1e-4)
+
+
+def test_knn_scorer_calibrates_leave_one_video_out_and_survives_a_reload():
+    encoder, train = _encoder(), _videos(3)
+    scorer = KNNScorer(k=1, clip_len=3, stride=2, hop=2, bank_hop=2)
+    scorer.fit(encoder, train)
+    assert np.allclose(scorer.score(encoder, train[0]), 0)  # every clip is in the bank: distance 0
+    own = []
+    for i, video in enumerate(train):
+        others = KNNScorer(k=1, clip_len=3, stride=2, hop=2, bank_hop=2)
+        others.fit(encoder, [v for j, v in enumerate(train) if j != i])
+        own.append(others.score(encoder, video))
+    assert float(scorer.train_mean) == pytest.approx(np.concatenate(own).mean())
+    reloaded = KNNScorer(k=1, clip_len=3, stride=2, hop=2, bank_hop=2)
+    reloaded.load_fitted(encoder, scorer.state_dict())
+    test = _videos(1, seed=1)[0]
+    assert np.array_equal(reloaded.score(encoder, test), scorer.score(encoder, test))
+    assert (scorer.score(encoder, test) > 0).all()
+
+
+def test_next_step_errors_stream_through_step_and_match_a_hand_computation():
+    encoder = _encoder()
+    sequence = torch.randn(5, encoder.temporal.rnn.input_size)
+    mean, std = sequence.mean(0), sequence.std(0)
+    zero = nn.Linear(encoder.out_dim, sequence.shape[1])
+    nn.init.zeros_(zero.weight), nn.init.zeros_(zero.bias)
+    expected = (((sequence[1:] - mean) / std) ** 2).mean(1)  # predicting 0 = the standardised target squared
+    with torch.no_grad():
+        torch.testing.assert_close(streamed_errors(encoder.temporal, zero, sequence, mean, std), expected)
+        head = nn.Linear(encoder.out_dim, sequence.shape[1])
+        outputs = encoder.temporal(sequence[None])[1][0]
+        by_forward = ((head(outputs[:-1]) - (sequence[1:] - mean) / std) ** 2).mean(1)
+        calls = []
+        step = encoder.temporal.step
+        encoder.temporal.step = lambda *a: calls.append(1) or step(*a)
+        torch.testing.assert_close(streamed_errors(encoder.temporal, head, sequence, mean, std), by_forward)
+    assert len(calls) == 4
+
+
+def test_next_step_scorer_learns_normal_motion_and_scores_every_frame():
+    encoder, generator = _encoder(), torch.Generator().manual_seed(0)
+    ramp = torch.linspace(0, 1, 24)[:, None] * torch.randn(1, 64, generator=generator)
+    train = [ramp + 0.01 * torch.randn(24, 64, generator=generator) for _ in range(5)]
+    scorer = NextStepScorer(stride=2, hidden=32, steps=150, lr=1e-2, holdout=5)
+    scorer.fit(encoder, train)
+    normal, reversed_ = scorer.score(encoder, train[0]), scorer.score(encoder, train[0].flip(0))
+    assert normal.shape == (24,) and reversed_.mean() > normal.mean()
+    with pytest.raises(ValueError, match="2 frames has no next step at stride 2"):
+        scorer.score(encoder, train[0][:2])
+
+
+class _FixedLogits(nn.Module):
+    def __init__(self, probabilities: list[float]) -> None:
+        super().__init__()
+        self.logits = torch.tensor(probabilities).log()
+
+    def forward(self, tuples: torch.Tensor) -> torch.Tensor:
+        return self.logits.expand(len(tuples), -1)
+
+
+def test_order_confidence_is_one_minus_p_natural_order_and_the_head_loads_from_a_checkpoint(tmp_path):
+    head = _FixedLogits([0.55, 0.05, 0.1, 0.1, 0.1, 0.1])
+    assert order_confidence_scores(head, torch.zeros(2, 3, 4)).tolist() == pytest.approx([0.45, 0.45])
+    assert list(itertools.permutations(range(3)))[0] == (0, 1, 2)
+    encoder = _encoder()
+    scorer = OrderScorer(clip_len=2, stride=2, gap=1, hop=2, pair_dim=8, steps=5)
+    scorer.setup(encoder)
+    state = {f"objectives.0.head.{k}": v for k, v in scorer.head.state_dict().items()}
+    torch.save({"state_dict": {"encoder.x": torch.zeros(1), **state}}, tmp_path / "vcop.ckpt")
+    torch.save({"state_dict": {"encoder.x": torch.zeros(1)}}, tmp_path / "simclr.ckpt")
+    assert vcop_head_state(str(tmp_path / "simclr.ckpt")) is None
+    loaded = vcop_head_state(str(tmp_path / "vcop.ckpt"))
+    assert torch.equal(loaded["classifier.weight"], scorer.head.classifier.weight)
+    train = _videos(2)
+    scorer.fit(encoder, train, str(tmp_path / "vcop.ckpt"))
+    assert "pretraining head" in scorer.head_source
+    tuples, covered = scorer.tuples(encoder, train[0])
+    assert tuples.shape == (len(covered), 3, 8) and covered.shape[1] == 3 * 3 + 2 * 1
+    scores = scorer.score(encoder, train[0])
+    assert scores.shape == (20,) and ((scores >= 0) & (scores <= 1)).all()
+    assert 0 < float(scorer.train_std) and math.isfinite(float(scorer.train_mean))
+
+
+class _Constant(AnomalyScorer):
+    def __init__(self, value: float, mean: float, std: float) -> None:
+        super().__init__()
+        self.value = value
+        self.train_mean.fill_(mean)
+        self.train_std.fill_(std)
+
+    def fit(self, encoder, train, checkpoint=None) -> None:
+        pass
+
+    def score(self, encoder, features) -> np.ndarray:
+        return np.full(len(features), self.value)
+
+
+def test_combined_scorer_sums_weighted_training_standardised_scores():
+    combined = CombinedScorer([_Constant(5.0, 1.0, 2.0), _Constant(0.3, 0.1, 0.1)], weights=[1.0, 0.5])
+    assert combined.score(None, torch.zeros(3, 1)) == pytest.approx(
+        [2.0 + 0.5 * 2.0] * 3
+    )  # (5-1)/2 + 0.5 (0.3-0.1)/0.1
+    with pytest.raises(ValueError, match="1 weights for 2 scorers"):
+        CombinedScorer([_Constant(0, 0, 1), _Constant(0, 0, 1)], weights=[1.0])

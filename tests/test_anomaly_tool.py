@@ -1,0 +1,92 @@
+"""The embedded anomaly benchmark's generator and ``videovision anomaly fit|score`` end to end on a tiny copy."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits
+from data_modules.video_io import probe_video
+from videovision.config import compose, experiments_dir
+from videovision.tools import TOOLS
+from videovision.tools.anomaly import _config_parser
+
+ANOMALY_CONFIGS = sorted((experiments_dir() / "anomaly").glob("*.yaml"))
+
+TINY = {"num_scenes": 2, "train_per_scene": 3, "test_per_scene": 3, "num_frames": 30, "size": 32}
+TINY_SEGMENTS = {"min_segment": 6, "max_segment": 8}
+
+
+@pytest.fixture(scope="module")
+def tiny_anomaly_digits(tmp_path_factory):
+    reader = AnomalyDigits(str(tmp_path_factory.mktemp("anomaly_digits")), **TINY, **TINY_SEGMENTS)
+    reader.prepare()
+    return reader
+
+
+def test_generated_test_videos_carry_one_injected_segment_of_each_kind(tiny_anomaly_digits):
+    train, test = tiny_anomaly_digits.anomaly_records("train"), tiny_anomaly_digits.anomaly_records("test")
+    assert len(train) == 6 and [r.name.split("_", 2)[2] for r in test] == ["normal", *ANOMALIES]
+    for record in test:
+        assert probe_video(record.path).num_frames == 30
+        runs = np.flatnonzero(np.diff(np.concatenate(([0], record.mask, [0]))))
+        expected = 0 if record.name.endswith("normal") else 2  # one run: its start and its end
+        assert len(runs) == expected and (expected == 0 or 6 <= runs[1] - runs[0] <= 8)
+
+
+def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tiny_anomaly_digits, tmp_path):
+    step = {"steps": 5}
+    config = {
+        "reader": {
+            "class_path": "data_modules.anomaly_digits.AnomalyDigits",
+            "init_args": {"root": str(tiny_anomaly_digits.root), **TINY, **TINY_SEGMENTS},
+        },
+        "encoder": {
+            "class_path": "videovision.models.FrameTemporalEncoder",
+            "init_args": {
+                "backbone": {"class_path": "videovision.models.ResNetFrames", "init_args": {"num_stages": 1}},
+                "temporal": {"class_path": "videovision.models.RecurrentTemporal", "init_args": {"hidden_size": 8}},
+            },
+        },
+        "frame_size": 32,
+        "sigma": 1.0,
+        "scorer": {
+            "class_path": "videovision.anomaly.scorers.CombinedScorer",
+            "init_args": {
+                "scorers": [
+                    {"class_path": "videovision.anomaly.scorers.KNNScorer", "init_args": {"k": 2}},
+                    {"class_path": "videovision.anomaly.scorers.NextStepScorer", "init_args": {"hidden": 8, **step}},
+                    {"class_path": "videovision.anomaly.scorers.OrderScorer", "init_args": {"pair_dim": 8, **step}},
+                ]
+            },
+        },
+        "out_dir": str(tmp_path / "out"),
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    TOOLS["anomaly"](["fit", "--config", str(path), "--set", "sigma=1.0"])
+    metrics = TOOLS["anomaly"](["score", "--config", str(path)])
+    out = tmp_path / "out"
+    assert json.loads((out / "metrics.json").read_text())["micro_auroc"] == metrics["micro_auroc"]
+    assert metrics["num_frames"] == 6 * 30 and 0 <= metrics["macro_auroc"] <= 1
+    names = [r.name for r in tiny_anomaly_digits.anomaly_records("test")]
+    for name in names:
+        assert np.load(out / "scores" / f"{name}.npy").shape == (30,)
+        assert (out / "scores" / f"{name}.csv").read_text().startswith("frame,score,smoothed_score,label\n")
+        assert (out / "timelines" / f"{name}.png").stat().st_size > 0
+    assert (out / "summary.png").is_file()
+    np.save(tiny_anomaly_digits.root / "test" / f"{names[1]}.npy", np.zeros(29, dtype=np.int64))
+    try:
+        with pytest.raises(ValueError, match=rf"{names[1]}\.npy .*29 frames, shorter than the video"):
+            TOOLS["anomaly"](["score", "--config", str(path)])
+    finally:
+        (tiny_anomaly_digits.root / "anomaly_digits.json").unlink()  # the next use regenerates the set
+
+
+@pytest.mark.parametrize("config", ANOMALY_CONFIGS, ids=lambda p: p.name)
+def test_every_anomaly_config_parses(config):
+    parsed = _config_parser().parse_object(compose(config))
+    assert parsed.scorer.class_path.startswith("videovision.anomaly.scorers.") and parsed.reader.class_path
