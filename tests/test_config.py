@@ -158,3 +158,12 @@ def test_an_installed_copy_finds_its_configs_from_any_directory(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "FrameTemporalEncoder" in done.stdout
+
+
+@pytest.mark.parametrize("config", sorted((experiments_dir() / "ucf101").glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_ucf101_config_checkpoints_where_its_header_says(config):
+    composed = compose(config)
+    (checkpoint,) = [c for c in composed["trainer"]["callbacks"] if c["class_path"].endswith("ModelCheckpoint")]
+    folder = f"runs/ucf101/{config.stem}/checkpoints"
+    assert checkpoint["init_args"]["dirpath"] == folder
+    assert f"# Checkpoints: {folder}/last.ckpt" in config.read_text()
