@@ -27,6 +27,8 @@ from PIL import Image
 from .frame_folders import frame_files
 
 DAVIS_VOID = 255
+# The first colours of the DAVIS palette (background black, then the objects), the rest white.
+DAVIS_PALETTE = [0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0, 0, 0, 128, 128, 0, 128, 0, 128, 128, 128, 128, 128]
 
 
 class TrackingDataError(ValueError):
@@ -55,6 +57,13 @@ def read_index_png(path: str | Path) -> np.ndarray:
         if image.mode not in ("P", "L"):
             raise TrackingDataError(f"{path}: mode {image.mode}, expected a palette ('P') or greyscale ('L') PNG")
         return np.array(image, dtype=np.uint8)
+
+
+def write_index_png(path: str | Path, labels: np.ndarray) -> None:
+    """(H, W) labels 0..255 -> a palette PNG in DAVIS's colours (what :func:`read_index_png` reads back)."""
+    image = Image.fromarray(np.asarray(labels, dtype=np.uint8), mode="P")
+    image.putpalette(DAVIS_PALETTE + [255, 255, 255] * (256 - len(DAVIS_PALETTE) // 3))
+    image.save(path)
 
 
 class Davis2017:

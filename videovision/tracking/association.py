@@ -5,7 +5,8 @@ filter: each frame, a cost between every live track and every detection mixes ``
 box) and ``1 - cosine`` (with the track's running appearance embedding); pairs that pass neither the IoU gate nor
 the appearance gate cannot match; the Hungarian algorithm (``scipy.optimize.linear_sum_assignment``) picks the
 matches. A detection left over starts a track; a track unmatched for more than ``max_age`` frames ends, and until
-then it can be re-identified by appearance alone (an object back from a short occlusion). Tracks seen in fewer than
+then it can be re-identified by appearance alone (an object back from a short occlusion: no overlap needed, but the
+similarity gate and a distance of at most ``max_distance`` box diagonals). Tracks seen in fewer than
 ``min_hits`` frames are dropped from the output (one-off false detections).
 """
 
@@ -29,7 +30,8 @@ _BLOCKED = 1e6
 class AssociationConfig:
     """``appearance``: weight of the appearance cost (0 = IoU only); ``min_iou`` / ``min_similarity``: gates;
     ``min_score``: detections below are dropped; ``max_age``: frames a lost track waits; ``momentum``: of the
-    embedding's running average; ``min_hits``: frames a track needs to be reported."""
+    embedding's running average; ``min_hits``: frames a track needs to be reported; ``max_distance``: how far (in
+    the track's box diagonals) a lost track may be re-identified."""
 
     appearance: float = 0.5
     min_iou: float = 0.3
@@ -38,6 +40,7 @@ class AssociationConfig:
     max_age: int = 10
     momentum: float = 0.8
     min_hits: int = 2
+    max_distance: float = 3.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.appearance <= 1 or not 0 <= self.momentum < 1 or self.max_age < 0 or self.min_hits < 1:
@@ -95,7 +98,7 @@ def associate(
         live = [tr for tr in live if t - tr.last_frame - 1 <= config.max_age]
         matched = set()
         if live and len(dets):
-            cost = _cost(live, dets, embs, config)
+            cost = _cost(live, dets, embs, t, config)
             for i, j in zip(*linear_sum_assignment(cost)):
                 if cost[i, j] < _BLOCKED:
                     _update(live[i], dets[j], None if embs is None else embs[j], t, config.momentum)
@@ -110,14 +113,25 @@ def associate(
     return rows[np.lexsort((rows[:, 1], rows[:, 0]))]
 
 
-def _cost(tracks: list[_Track], dets: np.ndarray, embs: np.ndarray | None, config: AssociationConfig) -> np.ndarray:
-    iou = pairwise_iou(np.stack([tr.box for tr in tracks]), dets[:, :4])
+def _cost(
+    tracks: list[_Track], dets: np.ndarray, embs: np.ndarray | None, t: int, config: AssociationConfig
+) -> np.ndarray:
+    """(tracks, detections) cost; ``_BLOCKED`` where neither the IoU gate nor the re-identification gates pass."""
+    boxes = np.stack([tr.box for tr in tracks])
+    iou = pairwise_iou(boxes, dets[:, :4])
     if config.appearance == 0:
         return np.where(iou >= config.min_iou, 1 - iou, _BLOCKED)
     similarity = np.stack([tr.embedding for tr in tracks]) @ embs.T
     cost = (1 - config.appearance) * (1 - iou) + config.appearance * (1 - similarity)
-    allowed = (iou >= config.min_iou) | (similarity >= config.min_similarity)
+    lost = np.array([t - tr.last_frame > 1 for tr in tracks])[:, None]
+    distance = np.linalg.norm(_centres(boxes)[:, None] - _centres(dets)[None], axis=-1)
+    near = distance <= config.max_distance * np.hypot(boxes[:, 2], boxes[:, 3])[:, None]
+    allowed = (iou >= config.min_iou) | (lost & near & (similarity >= config.min_similarity))
     return np.where(allowed, cost, _BLOCKED)
+
+
+def _centres(boxes: np.ndarray) -> np.ndarray:
+    return boxes[:, :2] + boxes[:, 2:4] / 2
 
 
 def _update(track: _Track, det: np.ndarray, emb: np.ndarray | None, t: int, momentum: float) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -9,7 +11,9 @@ from torch.nn import functional as F
 
 from data_modules.transforms import KINETICS_MEAN, KINETICS_STD
 
-from ..models import ResNetFrames
+from ..checkpoints import load_encoder_weights
+from ..config import compose
+from ..models import ClipEncoder, ResNetFrames
 
 # Output stride of a torchvision ResNet after the stem and its first n stages.
 STRIDE_STAGES = {4: 1, 8: 2, 16: 3, 32: 4}
@@ -50,3 +54,17 @@ def encoder_backbone(encoder: nn.Module) -> ResNetFrames:
     if not isinstance(backbone, ResNetFrames):
         raise TypeError(f"{type(encoder).__name__} has no ResNetFrames backbone to take dense features from")
     return backbone
+
+
+def load_encoder(config: str | Path, checkpoint: str | Path | None = None, seed: int = 0) -> ClipEncoder:
+    """An encoder from its YAML (``class_path`` + ``init_args``, e.g. ``demo/base/encoder.yaml``), with the
+    ``encoder.*`` weights of a VideoVision checkpoint, or randomly initialised (seeded) when ``checkpoint`` is None."""
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_argument("--encoder", type=ClipEncoder)
+    torch.manual_seed(seed)
+    encoder = parser.instantiate(parser.parse_object({"encoder": compose(config)})).encoder
+    if checkpoint is not None:
+        load_encoder_weights(encoder, checkpoint)
+    return encoder.eval()
