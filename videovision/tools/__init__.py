@@ -6,7 +6,7 @@ from typing import Any
 
 from data_modules import moving_digits
 
-from . import bench, check_data, demo, encoder_costs, evaluate_features, extract_frames, results
+from . import bench, check_data, demo, encoder_costs, evaluate_features, extract_frames, results, track
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "bench": bench.main,
@@ -17,4 +17,5 @@ TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "extract-frames": extract_frames.main,
     "generate-data": moving_digits.main,
     "results": results.main,
+    "track": track.main,
 }

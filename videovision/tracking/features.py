@@ -56,15 +56,18 @@ def encoder_backbone(encoder: nn.Module) -> ResNetFrames:
     return backbone
 
 
-def load_encoder(config: str | Path, checkpoint: str | Path | None = None, seed: int = 0) -> ClipEncoder:
-    """An encoder from its YAML (``class_path`` + ``init_args``, e.g. ``demo/base/encoder.yaml``), with the
-    ``encoder.*`` weights of a VideoVision checkpoint, or randomly initialised (seeded) when ``checkpoint`` is None."""
+def load_encoder(config: dict | str | Path, checkpoint: str | Path | None = None, seed: int = 0) -> ClipEncoder:
+    """An encoder from its ``class_path`` + ``init_args`` mapping or YAML file (e.g. ``demo/base/encoder.yaml``),
+    with the ``encoder.*`` weights of a VideoVision checkpoint, or randomly initialised (seeded) when
+    ``checkpoint`` is None."""
     from jsonargparse import ArgumentParser
 
     parser = ArgumentParser()
     parser.add_argument("--encoder", type=ClipEncoder)
     torch.manual_seed(seed)
-    encoder = parser.instantiate(parser.parse_object({"encoder": compose(config)})).encoder
+    encoder = parser.instantiate(
+        parser.parse_object({"encoder": config if isinstance(config, dict) else compose(config)})
+    ).encoder
     if checkpoint is not None:
         load_encoder_weights(encoder, checkpoint)
     return encoder.eval()
