@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint lock demo test results bench clean
+.PHONY: install lint lock demo test results bench tracking clean
 
 install: $(STAMP)
 
@@ -37,6 +37,11 @@ results: install
 # Data-loader benchmark (README): clips/s against the ffmpeg bound and a PyAV decode-all loader, worker memory.
 bench: install
 	$(PY) -m videovision bench
+
+# Tracking table (README): random init, SimCLR, VCOP x DAVIS J&F, OTB AUC/precision, MOT MOTA/IDF1/HOTA, with the
+# copy-first-frame and IoU-only baselines, on the embedded benchmark; resumes from runs/tracking_bench checkpoints.
+tracking: install
+	$(PY) -m videovision tracking-bench
 
 clean:
 	rm -rf runs lightning_logs wandb .pytest_cache

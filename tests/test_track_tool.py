@@ -69,3 +69,16 @@ def test_shipped_configs_are_valid(task: str) -> None:
     check_config(config)
     assert config["task"] == task and tracker_settings(config) is not None
     assert config["encoder"]["class_path"] == "videovision.models.FrameTemporalEncoder"  # the file was inlined
+
+
+def test_tracking_table_marks_missing_tasks() -> None:
+    from videovision.tools.tracking_bench import format_table
+
+    rows = {
+        "copy first frame": {"davis": {"J&F-Mean": 0.5, "J-Mean": 0.6, "F-Mean": 0.4}, "seconds": 3.2},
+        "IoU-only association": {"mot": {"MOTA": 0.81, "IDF1": 0.7, "HOTA": 0.655}, "seconds": 1.0},
+    }
+    lines = format_table(rows).splitlines()
+    assert lines[0].startswith("| encoder | J&F | J | F | AUC | P@20 | MOTA | IDF1 | HOTA | time (s) |")
+    assert lines[2] == "| copy first frame | 50.0 | 60.0 | 40.0 | - | - | - | - | - | 3 |"
+    assert lines[3] == "| IoU-only association | - | - | - | - | - | 81.0 | 70.0 | 65.5 | 1 |"

@@ -6,7 +6,7 @@ from typing import Any
 
 from data_modules import moving_digits
 
-from . import bench, check_data, demo, encoder_costs, evaluate_features, extract_frames, results, track
+from . import bench, check_data, demo, encoder_costs, evaluate_features, extract_frames, results, track, tracking_bench
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "bench": bench.main,
@@ -18,4 +18,5 @@ TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "generate-data": moving_digits.main,
     "results": results.main,
     "track": track.main,
+    "tracking-bench": tracking_bench.main,
 }

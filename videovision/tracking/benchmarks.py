@@ -107,11 +107,14 @@ def track_detections(
     frames: np.ndarray, detections: list[np.ndarray], features: DenseFeatures | None, config: AssociationConfig
 ) -> np.ndarray:
     """MOTChallenge rows (1-based frames and boxes) from per-frame (n, 5) x, y, w, h, score detections (0-based
-    boxes); IoU only when ``features`` is None."""
+    boxes); IoU only when ``features`` is None. Embeddings are centred on the sequence's mean detection embedding
+    before their cosine is taken: ReLU features share a large common part that makes every pair look alike."""
     embeddings = None
     if features is not None:
         maps = features(frames)
-        embeddings = [box_embeddings(maps[t], dets[:, :4], features.stride) for t, dets in enumerate(detections)]
+        raw = [box_embeddings(maps[t], dets[:, :4], features.stride) for t, dets in enumerate(detections)]
+        mean = np.concatenate(raw).mean(axis=0)
+        embeddings = [(e - mean) / np.maximum(np.linalg.norm(e - mean, axis=1, keepdims=True), 1e-12) for e in raw]
     rows = associate(detections, embeddings, config)
     rows[:, 2:4] += 1
     return rows
