@@ -33,9 +33,11 @@ COLUMNS = (
 
 
 def pretrain(run_dir: Path, name: str, epochs: int, extra: list[str]) -> Path:
-    """The checkpoint of a short ``name`` pretraining, trained here unless it exists."""
+    """The checkpoint of a short ``name`` pretraining, trained here unless a finished one is there (a marker file
+    written after the fit tells a finished run from an interrupted one)."""
     ckpt_dir = run_dir / "pretrain" / name / "checkpoints"
-    if not (ckpt_dir / "last.ckpt").is_file():
+    finished = ckpt_dir.parent / "finished.json"
+    if not finished.is_file() or json.loads(finished.read_text()).get("epochs") != epochs:
         overrides = {
             "trainer.logger.init_args.save_dir": str(run_dir / "logs"),
             "trainer.max_epochs": epochs,
@@ -43,6 +45,7 @@ def pretrain(run_dir: Path, name: str, epochs: int, extra: list[str]) -> Path:
             **runs.QUIET,
         }
         runs.fit(experiments_dir() / "demo" / PRETRAIN[name], overrides, extra)
+        finished.write_text(json.dumps({"epochs": epochs, "extra": extra}))
     return ckpt_dir / "last.ckpt"
 
 
@@ -50,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="videovision tracking-bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--run-dir", default="runs/tracking_bench", help="checkpoints, results, GIFs")
     parser.add_argument("--config-dir", default=str(experiments_dir() / "tracking"), help="{davis,otb,mot}.yaml")
-    parser.add_argument("--epochs", type=int, default=5, help="pretraining epochs of SimCLR and VCOP")
+    parser.add_argument("--epochs", type=int, default=2, help="pretraining epochs of SimCLR and VCOP")
     parser.add_argument("overrides", nargs="*", help="LightningCLI arguments for the pretraining runs")
     args = parser.parse_args(argv)
     run_dir, configs = Path(args.run_dir), {t: compose(Path(args.config_dir) / f"{t}.yaml") for t in TASKS}
