@@ -65,3 +65,22 @@ def test_draw_frame_boxes_and_masks() -> None:
     image = np.asarray(draw_frame(frame, mask, np.array([[1, 4, 4, 3, 3]]), scale=2, alpha=1.0))
     assert image.shape == (20, 20, 3)
     assert tuple(image[0, 0]) == colour(2) and tuple(image[8, 8]) == colour(1)
+
+
+def test_void_pixels_count_for_neither_mask(tmp_path: Path) -> None:
+    """Copying frame 0's mask misses where the object moved; those pixels are void (255), so J = F = 1."""
+    from data_modules.tracking_readers import write_index_png
+
+    (tmp_path / "ImageSets/2017").mkdir(parents=True)
+    (tmp_path / "ImageSets/2017/val.txt").write_text("s\n")
+    for folder in ("JPEGImages/480p/s", "Annotations/480p/s"):
+        (tmp_path / folder).mkdir(parents=True)
+    for t in range(3):
+        Image.new("RGB", (16, 16)).save(tmp_path / f"JPEGImages/480p/s/{t:05d}.jpg")
+        labels = np.zeros((16, 16), np.uint8)
+        labels[4:10, 4:10] = 1
+        if t:
+            labels[4:10, 4:6], labels[4:10, 10:12] = 255, 255
+        write_index_png(tmp_path / f"Annotations/480p/s/{t:05d}.png", labels)
+    scores = evaluate_davis(tmp_path, "val", None, PropagationConfig(), tmp_path / "out", gif=False)
+    assert scores["J-Mean"] == 1.0 and scores["F-Mean"] == 1.0

@@ -1,7 +1,7 @@
 """Run a tracker over a whole benchmark: results in the benchmark's own format, scores as its toolkit pools them.
 
 - DAVIS: one folder of palette PNGs per sequence (``<out>/<seq>/00000.png``, as the DAVIS toolkit reads them);
-  J and F pooled over every object of every sequence (davis2017-evaluation's dataset means).
+  J and F pooled over every object of every sequence (davis2017-evaluation's dataset means); void pixels left out.
 - OTB: ``<out>/<Seq>.txt``, one 1-based x,y,w,h box a line; success AUC and precision@20 averaged over sequences.
 - MOTChallenge: ``<out>/<SEQ>.txt`` rows ``frame,id,x,y,w,h,score,-1,-1,-1``; MOTA, IDF1 and HOTA over all
   sequences, scored as one by :func:`~videovision.tracking.metrics.mot_metrics` with frames and ids kept apart
@@ -65,7 +65,8 @@ def evaluate_davis(
         frames = load_frames(seq.frames)
         masks = segment(frames, seq.masks[0], features, config)
         save_masks(out_dir / name, masks)
-        scores = davis_scores(masks, seq.masks, seq.num_objects)
+        # Void pixels (255) count for neither mask, as davis2017-evaluation's void_pixels (zeroed in both).
+        scores = davis_scores(np.where(seq.void, 0, masks), seq.masks, seq.num_objects)
         j_all += scores["J-per-object"]
         f_all += scores["F-per-object"]
         per_sequence[name] = scores["J&F-Mean"]
