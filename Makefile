@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint lock demo test results bench anomaly gpu-check serve bench-stream clean
+.PHONY: install lint lock demo test results bench anomaly tracking gpu-check serve bench-stream clean
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ bench-stream: install
 # The anomaly-detection table (README): scorer x encoder frame-level AUROC on anomalous moving digits.
 anomaly: install
 	$(PY) -m videovision anomaly bench
+
+# Tracking table (README): random init, SimCLR, VCOP x DAVIS J&F, OTB AUC/precision, MOT MOTA/IDF1/HOTA, with the
+# copy-first-frame and IoU-only baselines, on the embedded benchmark; resumes from runs/tracking_bench checkpoints.
+tracking: install
+	$(PY) -m videovision tracking-bench
 
 clean:
 	rm -rf runs lightning_logs wandb .pytest_cache

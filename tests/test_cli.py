@@ -68,10 +68,10 @@ def test_a_wrong_config_key_fails_before_any_work(cli_env, capsys):
 
 
 RUNNABLE_CONFIGS = sorted(  # base/: parts composed into the others; sweeps/: W&B sweep files (test_logging);
-    # anomaly/: configs of `videovision anomaly`, not LightningCLI (test_anomaly_tool parses them)
+    # anomaly/, tracking/: configs of their own tools, not LightningCLI runs (test_anomaly_tool, test_track_tool)
     p
     for p in EXPERIMENTS.rglob("*.yaml")
-    if p.parent.name not in ("base", "sweeps") and "anomaly" not in p.relative_to(EXPERIMENTS).parts
+    if p.parent.name not in ("base", "sweeps") and not {"anomaly", "tracking"} & set(p.relative_to(EXPERIMENTS).parts)
 )
 
 

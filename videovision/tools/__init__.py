@@ -21,6 +21,8 @@ from . import (
     results,
     serve,
     stream,
+    track,
+    tracking_bench,
 )
 
 TOOLS: dict[str, Callable[[list[str]], Any]] = {
@@ -39,4 +41,6 @@ TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "results": results.main,
     "serve": serve.main,
     "stream": stream.main,
+    "track": track.main,
+    "tracking-bench": tracking_bench.main,
 }

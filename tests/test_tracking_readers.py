@@ -1,0 +1,120 @@
+"""Tracking readers on tiny trees in the exact DAVIS-2017, OTB and MOTChallenge layouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from data_modules.frame_folders import FrameFolderError
+from data_modules.tracking_readers import OTB, Davis2017, MOTChallenge, TrackingDataError
+
+
+def _jpegs(folder: Path, names: list[str], size: tuple[int, int] = (16, 12)) -> None:
+    folder.mkdir(parents=True)
+    for name in names:
+        Image.new("RGB", size, (90, 120, 150)).save(folder / name)
+
+
+def _palette_png(path: Path, labels: np.ndarray) -> None:
+    image = Image.fromarray(labels.astype(np.uint8), mode="P")
+    image.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0] + [255, 255, 255] * 253)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+@pytest.fixture()
+def davis(tmp_path: Path) -> Path:
+    _jpegs(tmp_path / "JPEGImages/480p/cows", [f"{i:05d}.jpg" for i in range(3)])
+    for i in range(3):
+        labels = np.zeros((12, 16), np.uint8)
+        labels[2:5, 3 + i : 6 + i] = 1
+        labels[8:10, 10:14] = 2
+        labels[0, 0] = 255
+        _palette_png(tmp_path / f"Annotations/480p/cows/{i:05d}.png", labels)
+    (tmp_path / "ImageSets/2017").mkdir(parents=True)
+    (tmp_path / "ImageSets/2017/val.txt").write_text("cows\n")
+    (tmp_path / "ImageSets/2017/train.txt").write_text("")
+    return tmp_path
+
+
+def test_davis_reads_palette_indices_and_void(davis: Path) -> None:
+    reader = Davis2017(davis)
+    assert reader.sequences("val") == ["cows"] and reader.sequences("train") == []
+    seq = reader.sequence("cows")
+    assert seq.masks.shape == (3, 12, 16) and seq.num_objects == 2
+    assert seq.masks[1, 2, 4] == 1 and seq.masks[1, 8, 10] == 2
+    assert seq.void[:, 0, 0].all() and seq.masks[:, 0, 0].tolist() == [0, 0, 0]  # void -> 0, kept aside
+
+
+def test_davis_wrong_size_png_and_missing_frame_are_named(davis: Path) -> None:
+    png = davis / "Annotations/480p/cows/00001.png"
+    _palette_png(png, np.zeros((10, 16), np.uint8))
+    with pytest.raises(TrackingDataError, match=r"00001\.png.*16x10, frames 16x12"):
+        Davis2017(davis).sequence("cows")
+    (davis / "JPEGImages/480p/cows/00001.jpg").unlink()
+    with pytest.raises(FrameFolderError, match="frame 1 is missing"):
+        Davis2017(davis).sequence("cows")
+    with pytest.raises(ValueError, match="'test'"):
+        Davis2017(davis).sequences("test")
+
+
+def test_otb_separators_and_one_based_boxes(tmp_path: Path) -> None:
+    _jpegs(tmp_path / "Car/img", [f"{i:04d}.jpg" for i in range(1, 4)])
+    (tmp_path / "Car/groundtruth_rect.txt").write_text("1,2,5,4\n2\t3\t5\t4\n3 4  5 4\n")
+    seq = OTB(tmp_path).sequence("Car")
+    assert OTB(tmp_path).sequences() == ["Car"]
+    np.testing.assert_array_equal(seq.boxes, [[0, 1, 5, 4], [1, 2, 5, 4], [2, 3, 5, 4]])
+
+
+def test_otb_box_outside_and_count_mismatch(tmp_path: Path) -> None:
+    _jpegs(tmp_path / "Car/img", [f"{i:04d}.jpg" for i in range(1, 3)])
+    gt = tmp_path / "Car/groundtruth_rect.txt"
+    gt.write_text("1,2,5,4\n17,2,5,4\n")
+    with pytest.raises(TrackingDataError, match=r"groundtruth_rect\.txt: line 2: .*outside the 16x12 image"):
+        OTB(tmp_path).sequence("Car")
+    gt.write_text("1,2,5,4\n")
+    with pytest.raises(TrackingDataError, match="1 boxes for 2 frames"):
+        OTB(tmp_path).sequence("Car")
+
+
+@pytest.fixture()
+def mot(tmp_path: Path) -> Path:
+    seq = tmp_path / "train/SEQ-01"
+    _jpegs(seq / "img1", [f"{i:06d}.jpg" for i in range(1, 4)])
+    (seq / "seqinfo.ini").write_text(
+        "[Sequence]\nname=SEQ-01\nimDir=img1\nframeRate=10\nseqLength=3\nimWidth=16\nimHeight=12\nimExt=.jpg\n"
+    )
+    (seq / "gt").mkdir()
+    (seq / "gt/gt.txt").write_text("1,1,2,2,4,4,1,1,1.0\n2,1,3,2,4,4,1,1,0.8\n3,1,4,2,4,4,0,1,1.0\n")
+    (seq / "det").mkdir()
+    (seq / "det/det.txt").write_text("1,-1,2,2,4,4,0.9,-1,-1,-1\n3,-1,4,2,4,4,0.7,-1,-1,-1\n")
+    return tmp_path
+
+
+def test_mot_columns(mot: Path) -> None:
+    reader = MOTChallenge(mot, "train")
+    assert reader.sequences() == ["SEQ-01"]
+    seq = reader.sequence("SEQ-01")
+    assert (seq.width, seq.height, seq.frame_rate) == (16, 12, 10.0)
+    assert seq.gt.shape == (3, 9) and seq.gt[2, 6] == 0 and seq.gt[1, 8] == 0.8
+    np.testing.assert_array_equal(seq.detections(3), [[4, 2, 4, 4, 0.7]])
+    assert seq.detections(2).shape == (0, 5)
+
+
+def test_mot_bad_input_named(mot: Path) -> None:
+    det = mot / "train/SEQ-01/det/det.txt"
+    det.write_text("")
+    with pytest.raises(TrackingDataError, match=r"det\.txt: no detections"):
+        MOTChallenge(mot).sequence("SEQ-01")
+    det.write_text("1,-1,40,2,4,4,0.9\n")
+    with pytest.raises(TrackingDataError, match=r"det\.txt: line 1: .*outside"):
+        MOTChallenge(mot).sequence("SEQ-01")
+    det.write_text("4,-1,2,2,4,4,0.9\n")
+    with pytest.raises(TrackingDataError, match=r"det\.txt: line 1: frame 4 is not in 1..3"):
+        MOTChallenge(mot).sequence("SEQ-01")
+    (mot / "train/SEQ-01/img1/000002.jpg").unlink()
+    with pytest.raises(FrameFolderError, match="frame 2 is missing"):
+        MOTChallenge(mot).sequence("SEQ-01")
