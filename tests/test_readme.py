@@ -53,9 +53,16 @@ def test_every_readme_command_works_as_written(command, tiny_digits, tmp_path, m
         assert done.value.code == 0, capsys.readouterr().err[-2000:]
         return
     assert name in TOOLS, f"README runs `videovision {name}`, which is no subcommand"
-    with pytest.raises(SystemExit) as done:
-        main([name, "--help"])
-    assert done.value.code == 0
-    usage = capsys.readouterr().out
+    usage = _help([name], capsys)
+    choices = re.search(r"\{([\w,-]+)\}", usage.split("\n\n")[0])
+    if choices and len(args) > 1 and args[1] in choices.group(1).split(","):  # a tool's own subcommand
+        usage = _help([name, args[1]], capsys)
     for flag in (a.split("=")[0] for a in args[1:] if a.startswith("--")):
         assert flag in usage, f"`videovision {name}` has no option {flag} (README: {command})"
+
+
+def _help(args: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as done:
+        main([*args, "--help"])
+    assert done.value.code == 0
+    return capsys.readouterr().out

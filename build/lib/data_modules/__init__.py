@@ -15,19 +15,23 @@ from .readers import (
     VideoFolder,
     VideoRecord,
 )
+from .tracking_readers import OTB, Davis2017, MOTChallenge
 from .transforms import ClipTransform, EvalTransform, TrainAugmentation
 from .video_datamodule import VideoDataModule
 
 __all__ = [
     "HMDB51",
+    "OTB",
     "UCF101",
     "ClipSampler",
     "ClipTransform",
     "DatasetReader",
+    "Davis2017",
     "EvalTransform",
     "Kinetics",
     "Manifest",
     "MissingSplitError",
+    "MOTChallenge",
     "MovingDigits",
     "PairClipSampler",
     "RandomClipSampler",

@@ -5,8 +5,12 @@ shape ``(K, T)``: K clips of T frames, clips in temporal order. Training sampler
 the ``rng`` they are given; evaluation samplers are deterministic.
 
 Frame spacing is ``stride`` frames, or ``round(fps / target_fps)`` when ``target_fps`` is set.
-A video shorter than what a sample spans follows ``short_video``: ``"loop"`` wraps around to
-the first frame, ``"pad"`` repeats the last frame.
+A video shorter than what a sample spans (:meth:`ClipSampler.frames_needed`) follows
+``short_video``: ``"shrink"`` (the default) lowers the frame step until the sample fits (then a
+tuple's gap), and pads with the last frame if even that does not; ``"pad"`` repeats the last frame; ``"loop"`` wraps
+around to the first frame (never right for order-based objectives: only when asked); ``"skip"``
+leaves the video out of the split (the data module drops it). The data module and ``check-data``
+report how many videos do not fit and the frames a sample needs.
 """
 
 from __future__ import annotations
@@ -26,12 +30,12 @@ class ClipSampler(ABC):
         clip_len: int = 16,
         stride: int = 1,
         target_fps: float | None = None,
-        short_video: Literal["loop", "pad"] = "loop",
+        short_video: Literal["shrink", "pad", "loop", "skip"] = "shrink",
     ) -> None:
         if clip_len < 1 or stride < 1:
             raise ValueError(f"clip_len and stride must be >= 1, got {clip_len} and {stride}")
-        if short_video not in ("loop", "pad"):
-            raise ValueError(f"short_video: unknown rule {short_video!r}; choose loop or pad")
+        if short_video not in ("shrink", "pad", "loop", "skip"):
+            raise ValueError(f"short_video: unknown rule {short_video!r}; choose shrink, pad, loop or skip")
         self.clip_len = clip_len
         self.stride = stride
         self.target_fps = target_fps
@@ -52,8 +56,19 @@ class ClipSampler(ABC):
             return self.stride
         return max(1, round(fps / self.target_fps))
 
+    def frames_needed(self, step: int) -> int:
+        """Frames one sample spans at frame step ``step`` (one clip; tuples and pairs override)."""
+        return self.clip_span(step)
+
+    def fits(self, num_frames: int, fps: float) -> bool:
+        """Whether a video of ``num_frames`` holds a whole sample at the configured step."""
+        return num_frames >= self.frames_needed(self.step(fps))
+
     def __call__(self, num_frames: int, fps: float, rng: np.random.Generator) -> np.ndarray:
         step = self.step(fps)
+        if self.short_video == "shrink":
+            while step > 1 and self.frames_needed(step) > num_frames:
+                step -= 1
         starts = self.starts(num_frames, step, rng)
         idx = starts[:, None] + step * np.arange(self.clip_len)[None, :]
         if self.short_video == "loop":
@@ -111,8 +126,19 @@ class TupleClipSampler(ClipSampler):
     def num_clips(self) -> int:
         return self._num_clips
 
+    def frames_needed(self, step: int) -> int:
+        return (self.clip_span(step) + self.gap) * (self._num_clips - 1) + self.clip_span(step)
+
+    def _gap(self, num_frames: int, step: int) -> int:
+        """``gap``, or under ``short_video="shrink"`` the largest smaller gap that lets the tuple fit."""
+        if self.short_video != "shrink":
+            return self.gap
+        spare = num_frames - self.clip_span(step) * self._num_clips
+        return max(0, min(self.gap, spare // (self._num_clips - 1)))
+
     def starts(self, num_frames: int, step: int, rng: np.random.Generator) -> np.ndarray:
-        hop = self.clip_span(step) + self.gap
+        gap = self._gap(num_frames, step)
+        hop = self.clip_span(step) + gap
         room = max(0, num_frames - (hop * (self._num_clips - 1) + self.clip_span(step)))
         return rng.integers(room + 1) + hop * np.arange(self._num_clips)
 
@@ -130,6 +156,10 @@ class PairClipSampler(ClipSampler):
     def __init__(self, max_gap: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.max_gap = max_gap
+
+    def frames_needed(self, step: int) -> int:
+        """One clip and one more frame: the two clips can then start apart."""
+        return self.clip_span(step) + 1
 
     def starts(self, num_frames: int, step: int, rng: np.random.Generator) -> np.ndarray:
         room = max(0, num_frames - self.clip_span(step))

@@ -34,7 +34,9 @@ class ClipTransform:
     def __call__(self, clips: torch.Tensor) -> torch.Tensor:
         out = torch.stack([self.per_sample(sample) for sample in clips])
         out = out.float().div_(255)
-        return out.sub_(self.mean.to(out.device)).div_(self.std.to(out.device))
+        if self.mean.device != out.device:  # moved once: a blocking copy to the GPU per batch waits for it
+            self.mean, self.std = self.mean.to(out.device), self.std.to(out.device)
+        return out.sub_(self.mean).div_(self.std)
 
 
 class TrainAugmentation(ClipTransform):

@@ -19,6 +19,12 @@ from .subsets import few_labels
 from .transforms import ClipTransform, EvalTransform, TrainAugmentation
 
 log = logging.getLogger(__name__)
+SHORT_VIDEO_RULES = {
+    "shrink": "their frame step is lowered until a sample fits (padded with the last frame if a step of 1 does not)",
+    "pad": "their last frame is repeated",
+    "loop": "they wrap around to their first frame",
+    "skip": "they are left out",
+}
 
 
 def bad_fraction_error(bad: int, total: int, max_bad_fraction: float, what: str) -> str | None:
@@ -143,6 +149,23 @@ class VideoDataModule(LightningDataModule):
             )
             if error := bad_fraction_error(len(bad), len(records), self.max_bad_fraction, f"{stage} ({split} split)"):
                 raise RuntimeError(error + ":\n  " + "\n  ".join(bad.values()))
+        short = [(r, m) for r, m in good if not sampler.fits(m.num_frames, m.fps)]
+        if short:
+            need = max(sampler.frames_needed(sampler.step(m.fps)) for _, m in short)
+            log.warning(
+                "%s (%s split): %d of %d videos are shorter than the %d frames a sample of %s spans; "
+                "short_video=%r: %s",
+                stage,
+                split,
+                len(short),
+                len(good),
+                need,
+                type(sampler).__name__,
+                sampler.short_video,
+                SHORT_VIDEO_RULES[sampler.short_video],
+            )
+            if sampler.short_video == "skip":
+                good = [(r, m) for r, m in good if sampler.fits(m.num_frames, m.fps)]
         return ClipDataset([r for r, _ in good], [m for _, m in good], sampler, self.decode_size)
 
     def setup(self, stage: str) -> None:

@@ -32,19 +32,25 @@ def check_checkpoint_file(path: str | Path) -> Path:
     return path
 
 
-def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
-    """A state dict from ``path``, loaded with ``weights_only=True`` (no pickled code runs).
-
-    Accepts a plain state dict or a Lightning checkpoint (its ``state_dict`` entry).
-    """
+def load_checkpoint_file(path: str | Path) -> object:
+    """Everything ``torch.save`` wrote to ``path`` (a Lightning checkpoint: ``state_dict``, ``classes``, ...),
+    loaded with ``weights_only=True`` (no pickled code runs)."""
     path = check_checkpoint_file(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise ValueError(
             f"{path}: refused to load: it is not a plain tensor checkpoint ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0]}). Only weights are accepted, never pickled code."
         ) from exc
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state dict from ``path``, loaded with ``weights_only=True`` (no pickled code runs).
+
+    Accepts a plain state dict or a Lightning checkpoint (its ``state_dict`` entry).
+    """
+    obj = load_checkpoint_file(path)
     state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f"{path}: holds no state dict")

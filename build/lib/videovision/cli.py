@@ -7,6 +7,8 @@ nested files), so LightningCLI validates one document and names the key at fault
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import warnings
 from typing import Any
@@ -20,6 +22,26 @@ from .config import expand_cli_args
 
 # Values of --ckpt_path that Lightning resolves itself rather than reading a file.
 _CKPT_ALIASES = ("last", "best", "hpc", "registry")
+
+
+class _DropMessages(logging.Filter):
+    def __init__(self, *fragments: str) -> None:
+        super().__init__()
+        self.fragments = fragments
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(fragment in record.getMessage() for fragment in self.fragments)
+
+
+def silence_known_noise() -> None:
+    """Drop what every run printed that no user can act on: Lightning's litlogger and litmodels adverts,
+    torch's LeafSpec deprecation inside Lightning, and the hint to use ``srun`` outside a SLURM allocation (inside one,
+    where forgetting ``srun`` hangs a job, it stays)."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(_DropMessages("litlogger", "litmodels"))
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    if "SLURM_JOB_ID" not in os.environ:
+        warnings.filterwarnings("ignore", message="The `srun` command is available")
 
 
 class LoggedConfig(SaveConfigCallback):

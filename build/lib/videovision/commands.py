@@ -6,7 +6,7 @@ import logging
 import sys
 
 from .checkpoints import CheckpointError
-from .cli import VideoVisionCLI
+from .cli import VideoVisionCLI, silence_known_noise
 from .config import ConfigError
 from .tools import TOOLS
 
@@ -22,12 +22,13 @@ def _log_to_stderr() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``fit|validate|test|predict --config X.yaml ...`` or ``<tool> ...``; a tool returning an int exits with it."""
+    """``fit|validate|test|predict --config X.yaml ...`` or ``<tool> ...`` (a non-zero int it returns: exit status)."""
     args = sys.argv[1:] if argv is None else argv
     _log_to_stderr()
+    silence_known_noise()
     if args and args[0] in TOOLS:
         result = TOOLS[args[0]](args[1:])
-        if isinstance(result, int):
+        if isinstance(result, int) and result:
             sys.exit(result)
         return
     try:

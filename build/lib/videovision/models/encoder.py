@@ -11,16 +11,42 @@ from .backbones import ResNetFrames
 from .refiners import SpatialConvRefiner, TemporalConvRefiner
 from .temporal import TemporalModel
 
+State = tuple[torch.Tensor, ...]
+
 
 class ClipEncoder(nn.Module):
     """Interface every encoder follows, so objectives and tasks take any of them:
-    ``forward(clips: (N, T, 3, H, W)) -> (N, out_dim)``."""
+    ``forward(clips: (N, T, 3, H, W)) -> (N, out_dim)``.
+
+    Encoders that can run frame by frame (streaming) also give :meth:`initial_state` and :meth:`step`.
+    """
 
     out_dim: int
 
     def encode_views(self, clips: torch.Tensor) -> torch.Tensor:
         """Every view of every sample encoded separately: ``(B, K, T, 3, H, W)`` -> ``(B, K, out_dim)``."""
         return self(clips.flatten(0, 1)).unflatten(0, clips.shape[:2])
+
+    def stream_refusal(self) -> str | None:
+        """Why this encoder cannot run frame by frame, or None when it can."""
+        return f"{type(self).__name__} encodes whole clips at once and cannot stream frame by frame"
+
+    def check_streamable(self) -> None:
+        """Raise :class:`RuntimeError` naming the reason (and the fix) when this encoder cannot stream."""
+        if reason := self.stream_refusal():
+            raise RuntimeError(
+                f"{reason}; streaming needs a FrameTemporalEncoder with a unidirectional RNN or a causal Transformer"
+            )
+
+    def initial_state(self, frames: torch.Tensor) -> State:
+        """The carried state before the first of ``frames`` ``(N, 3, H, W)``."""
+        self.check_streamable()
+        raise NotImplementedError
+
+    def step(self, frame: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One frame ``(N, 3, H, W)`` -> its output ``(N, out_dim)`` and the new state."""
+        self.check_streamable()
+        raise NotImplementedError
 
 
 class FrameTemporalEncoder(ClipEncoder):
@@ -55,6 +81,8 @@ class FrameTemporalEncoder(ClipEncoder):
         self.pool = nn.AdaptiveAvgPool2d(pool_grid)
         width = channels * pool_grid * pool_grid
         self.temporal_refiner = temporal_refiner(width) if temporal_refiner else nn.Identity()
+        self._has_temporal_refiner = temporal_refiner is not None
+        self.temporal_refiner_width = width
         self.temporal = temporal(width)
         self.out_dim: int = self.temporal.out_dim
 
@@ -68,6 +96,39 @@ class FrameTemporalEncoder(ClipEncoder):
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         return self.features(clips)["clip"]
+
+    def stream_refusal(self) -> str | None:
+        return self.temporal.stream_refusal()
+
+    def _frame_features(self, frame: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` -> pooled features ``(N, C * grid^2)`` before the temporal refiner."""
+        maps = self.spatial_refiner(self.backbone(frame[:, None]))[:, 0]
+        return self.pool(maps).flatten(1)
+
+    def initial_state(self, frames: torch.Tensor) -> State:
+        """Zero state for a batch like ``frames`` ``(N, 3, H, W)``: the temporal conv refiner's causal buffers
+        (the last ``kernel_size - 1`` inputs of each layer), then the temporal model's state (the RNN's
+        hidden state, or the causal Transformer's kept frames)."""
+        self.check_streamable()
+        like = frames.new_zeros(len(frames), self.temporal_refiner_width)
+        refiner = self.temporal_refiner.initial_state(like) if self._has_temporal_refiner else ()
+        return (*refiner, *self.temporal.initial_state(like))
+
+    def step(self, frame: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One frame ``(N, 3, H, W)`` -> ``frames[:, t]`` of :meth:`features` ``(N, D)`` and the new state.
+
+        Run in eval mode, frame after frame from :meth:`initial_state`, it gives the outputs of
+        :meth:`features` on the whole clip (and, with ``pooling='last'``, each output is the clip
+        embedding of the frames so far) without re-running any earlier frame.
+        """
+        self.check_streamable()
+        x = self._frame_features(frame)
+        split = len(self.temporal_refiner.blocks) if self._has_temporal_refiner else 0
+        buffers: State = ()
+        if self._has_temporal_refiner:
+            x, buffers = self.temporal_refiner.step(x, state[:split])
+        out, temporal_state = self.temporal.stream_step(x, state[split:])
+        return out, (*buffers, *temporal_state)
 
 
 ResNetRNNEncoder = FrameTemporalEncoder  # the name before 0.2; configs that use it keep working for one release

@@ -67,3 +67,20 @@ class TemporalConvRefiner(nn.Module):
         for block in self.blocks:
             x = F.relu(x + block(F.pad(x, (self.kernel_size - 1, 0))))
         return x.transpose(1, 2)
+
+    def initial_state(self, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Zero buffers for :meth:`step`, one ``(N, D, kernel_size - 1)`` per layer (the causal padding);
+        ``like`` is a frame feature batch ``(N, D)`` giving N, device and dtype."""
+        return tuple(like.new_zeros(len(like), self.out_dim, self.kernel_size - 1) for _ in self.blocks)
+
+    def step(
+        self, x_t: torch.Tensor, buffers: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """One frame ``(N, D)`` -> ``(N, D)``, carrying each layer's last ``kernel_size - 1`` inputs."""
+        x = x_t[:, :, None]
+        kept = []
+        for block, buffer in zip(self.blocks, buffers):
+            window = torch.cat([buffer, x], dim=2)
+            kept.append(window[:, :, 1:])
+            x = F.relu(x + block(window))
+        return x[:, :, 0], tuple(kept)

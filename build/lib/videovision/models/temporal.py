@@ -11,9 +11,32 @@ RNNState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
 class TemporalModel(nn.Module):
-    """Base: ``forward(x: (N, T, D)) -> (clip (N, out_dim), frames (N, T, out_dim))``."""
+    """Base: ``forward(x: (N, T, D)) -> (clip (N, out_dim), frames (N, T, out_dim))``.
+
+    Streaming models also give :meth:`initial_state` and :meth:`stream_step`, whose state is a flat
+    tuple of tensors (what an exported step model takes and returns).
+    """
 
     out_dim: int
+
+    def stream_refusal(self) -> str | None:
+        """Why this model cannot run frame by frame, or None when it can."""
+        return f"{type(self).__name__} has no frame-by-frame step"
+
+    def check_streamable(self) -> None:
+        """Raise :class:`RuntimeError` with the reason when this model cannot stream."""
+        if reason := self.stream_refusal():
+            raise RuntimeError(reason)
+
+    def initial_state(self, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The state before the first frame; ``like`` is a frame feature batch ``(N, D)``."""
+        raise RuntimeError(self.stream_refusal())
+
+    def stream_step(
+        self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """One frame ``(N, D)`` -> its output ``(N, out_dim)`` and the new state."""
+        raise RuntimeError(self.stream_refusal())
 
 
 class RecurrentTemporal(TemporalModel):
@@ -79,6 +102,23 @@ class RecurrentTemporal(TemporalModel):
         out, state = self.rnn(x_t[:, None], state)
         return out[:, 0], state
 
+    def stream_refusal(self) -> str | None:
+        if self.rnn.bidirectional:
+            return "a bidirectional RNN cannot stream frame by frame (it reads the clip backwards)"
+        return None
+
+    def initial_state(self, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Zero hidden state ``(num_layers, N, hidden)``, and the LSTM's cell state beside it."""
+        self.check_streamable()
+        h = like.new_zeros(self.rnn.num_layers, len(like), self.rnn.hidden_size)
+        return (h, torch.zeros_like(h)) if isinstance(self.rnn, nn.LSTM) else (h,)
+
+    def stream_step(
+        self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        out, new = self.step(x_t, state if isinstance(self.rnn, nn.LSTM) else state[0])
+        return out, (tuple(new) if isinstance(self.rnn, nn.LSTM) else (new,))
+
 
 class TransformerTemporal(TemporalModel):
     """A Transformer encoder over frame features with learned positions, pooled to a clip embedding.
@@ -138,3 +178,19 @@ class TransformerTemporal(TemporalModel):
         token = self.project(x_t)[:, None]
         state = token if state is None else torch.cat([state, token], dim=1)[:, -self.max_len :]
         return self._encode(state)[:, -1], state
+
+    def stream_refusal(self) -> str | None:
+        if not self.causal:
+            return "a non-causal Transformer cannot stream frame by frame (every frame sees the future)"
+        return None
+
+    def initial_state(self, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """No frame kept yet: ``(N, 0, d_model)``."""
+        self.check_streamable()
+        return (like.new_zeros(len(like), 0, self.out_dim),)
+
+    def stream_step(
+        self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        out, kept = self.step(x_t, state[0])
+        return out, (kept,)

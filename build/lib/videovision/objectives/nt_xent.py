@@ -36,8 +36,8 @@ class NTXentLoss(nn.Module):
         everyone = torch.cat([gather_with_grad(local[:n]), gather_with_grad(local[n:])])  # (2M, D)
         m = everyone.shape[0] // 2
         logits = local @ everyone.T / self.temperature  # (2N, 2M)
-        own = torch.cat([torch.arange(n), torch.arange(n) + m]) + rank() * n  # each anchor's own column
-        partner = torch.cat([torch.arange(n) + m, torch.arange(n)]) + rank() * n
-        rows = torch.arange(2 * n)
-        logits[rows, own.to(logits.device)] = float("-inf")
-        return F.cross_entropy(logits, partner.to(logits.device))
+        ids = torch.arange(n, device=logits.device)  # made on the device: no host-to-device copy per step
+        own = torch.cat([ids, ids + m]) + rank() * n  # each anchor's own column
+        partner = torch.cat([ids + m, ids]) + rank() * n
+        logits[torch.arange(2 * n, device=logits.device), own] = float("-inf")
+        return F.cross_entropy(logits, partner)

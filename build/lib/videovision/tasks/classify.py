@@ -155,7 +155,7 @@ class VideoClassifier(VideoModule):
             f"{prefix}/top1": multiclass_accuracy(probs, labels, c, average="micro"),
             f"{prefix}/top5": multiclass_accuracy(probs, labels, c, average="micro", top_k=min(5, c)),
             f"{prefix}/mean_class_acc": multiclass_accuracy(probs, labels, c, average="macro"),
-            f"{prefix}/videos": torch.tensor(float(len(labels))),
+            f"{prefix}/videos": torch.tensor(float(len(labels)), device=probs.device),
         }
         self.log_dict(metrics, prog_bar=prefix == "val")
 

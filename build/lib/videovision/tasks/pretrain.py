@@ -21,7 +21,8 @@ class SSLPretrainModule(VideoModule):
     Labels never reach the encoder. When ``num_classes`` is set, two monitors (solo-learn's) watch
     the representation on the validation split each epoch: an online linear probe trained on
     detached embeddings of the training clips, and a weighted kNN (``knn_k``, temperature 0.07)
-    over a bank of up to ``knn_bank_size`` training embeddings from the epoch.
+    over a bank of up to ``knn_bank_size`` training embeddings from the epoch (rows of unlabelled
+    videos count towards the size and are left out of the vote). No step waits on the device.
 
     Batch: ``clips`` float (B, K, T, 3, H, W), ``label`` (B,), ``failures`` (B,).
     """
@@ -70,13 +71,19 @@ class SSLPretrainModule(VideoModule):
         self.log("train/loss", total, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=len(embeddings))
         self.log_failed_videos(batch)
         if self.online_probe is not None:
-            labelled = batch["label"] >= 0
-            if labelled.any():
-                features, labels = embeddings[labelled, 0].detach(), batch["label"][labelled]
-                total = total + F.cross_entropy(self.online_probe(features), labels)
-                if sum(len(f) for f, _ in self._bank) < self.knn_bank_size:
-                    self._bank.append((features.float(), labels))
+            features = embeddings[:, 0].detach()
+            total = total + self._online_probe_loss(features, batch["label"])
+            if sum(len(f) for f, _ in self._bank) < self.knn_bank_size:
+                self._bank.append((features.float(), batch["label"]))  # unlabelled rows leave at the epoch's end
         return total
+
+    def _online_probe_loss(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross entropy of the probe over the labelled rows (label >= 0), 0 when none is; features (B, D),
+        labels (B,). A masked mean over the whole batch: a boolean index or ``if labelled.any()`` would stop
+        the host until the device catches up, every step."""
+        labelled = labels >= 0
+        losses = F.cross_entropy(self.online_probe(features), labels.clamp(min=0), reduction="none")
+        return torch.where(labelled, losses, 0.0).sum() / labelled.sum().clamp(min=1)
 
     def on_train_epoch_start(self) -> None:
         self._bank.clear()
@@ -102,6 +109,9 @@ class SSLPretrainModule(VideoModule):
         _, features, probs, labels = gather_unique(index, features, probs, labels)
         self.log("val/online_probe_top1", (probs.argmax(1) == labels).float().mean(), prog_bar=True)
         if self._bank:
-            bank, bank_labels = (gather_rows(torch.cat(t)) for t in zip(*self._bank))
-            scores = weighted_knn_predict(bank, bank_labels, features, self.num_classes, self.knn_k)
-            self.log("val/knn_top1", (scores.argmax(1) == labels).float().mean(), prog_bar=True)
+            bank, bank_labels = (torch.cat(t) for t in zip(*self._bank))
+            labelled = bank_labels >= 0
+            bank, bank_labels = gather_rows(bank[labelled]), gather_rows(bank_labels[labelled])
+            if len(bank):
+                scores = weighted_knn_predict(bank, bank_labels, features, self.num_classes, self.knn_k)
+                self.log("val/knn_top1", (scores.argmax(1) == labels).float().mean(), prog_bar=True)

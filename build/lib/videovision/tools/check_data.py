@@ -19,7 +19,7 @@ import numpy as np
 
 from data_modules import MissingSplitError, RandomClipSampler, VideoDataModule, VideoFolder
 from data_modules.metadata import probe_videos
-from data_modules.video_datamodule import bad_fraction_error
+from data_modules.video_datamodule import SHORT_VIDEO_RULES, bad_fraction_error
 from data_modules.video_io import VideoMeta
 
 from .. import runs
@@ -45,6 +45,8 @@ def _check_split(datamodule: VideoDataModule, split: str, workers: int) -> dict 
     good = [m for m in metas.values() if isinstance(m, VideoMeta)]
     bad = {p: m for p, m in metas.items() if isinstance(m, str)}
     lengths = np.array([m.num_frames for m in good]) if good else np.zeros(1)
+    sampler = datamodule.train_sampler
+    short = [m for m in good if not sampler.fits(m.num_frames, m.fps)]
     error = bad_fraction_error(len(bad), len(paths), datamodule.max_bad_fraction, f"{split} split")
     verdict = f"training will REFUSE this split: {error}" if error else f"training skips the {len(bad)} bad videos"
     report = {
@@ -56,6 +58,7 @@ def _check_split(datamodule: VideoDataModule, split: str, workers: int) -> dict 
         "frames": {"min": int(lengths.min()), "median": float(np.median(lengths)), "max": int(lengths.max())},
         "resolutions": {f"{w}x{h}": n for (w, h), n in Counter((m.width, m.height) for m in good).most_common()},
         "backends": dict(Counter(m.backend for m in good)),
+        "shorter_than_a_training_sample": len(short),
         "probe_seconds": round(seconds, 2),
         "verdict": verdict,
     }
@@ -75,6 +78,13 @@ def _check_split(datamodule: VideoDataModule, split: str, workers: int) -> dict 
         print(f"  BAD {reason}")
     for path in r["truncated"]:
         print(f"  CUT {path}: {metas[path].num_frames} frames decode and are used")
+    if short:
+        need = max(sampler.frames_needed(sampler.step(m.fps)) for m in short)
+        rule = sampler.short_video
+        print(
+            f"  SHORT {len(short)} videos hold fewer than the {need} frames a training sample of "
+            f"{type(sampler).__name__} spans; short_video={rule!r}: {SHORT_VIDEO_RULES[rule]}"
+        )
     print(f"  {verdict}")
     return report
 

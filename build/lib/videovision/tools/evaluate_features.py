@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from ..evaluation import knn_probe, linear_probe, load_embeddings, load_pair, tsne_plot, video_retrieval
+from ..evaluation.frozen import RETRIEVAL_KS
 
 
 def evaluate(
@@ -20,15 +21,22 @@ def evaluate(
     C: float = 1.0,
 ) -> dict:
     """Linear probe and kNN (trained on a ``label_fraction`` of the train videos) and retrieval
-    (test queries against the whole train gallery), all on the test split."""
+    (test queries against the whole train gallery), all on the test split; unlabelled embeddings
+    (label -1) get none of them, and ``notes`` say so, or where k exceeds the gallery."""
     train, test = load_pair(train_dir, test_dir)
-    return {
-        "linear_probe": linear_probe(train, test, label_fraction, samples_per_class, seed, C),
-        "knn": knn_probe(train, test, knn_k, label_fraction=label_fraction, seed=seed),
-        "retrieval": video_retrieval(train, test),
-        "train_videos": len(train.labels),
-        "test_videos": len(test.labels),
-    }
+    results: dict = {"train_videos": len(train.labels), "test_videos": len(test.labels), "notes": []}
+    if (train.labels < 0).all() or (test.labels < 0).all():
+        results["notes"].append("the embeddings carry no labels: no probe, kNN or retrieval (t-SNE still works)")
+        return results
+    labelled = int((train.labels >= 0).sum())
+    if knn_k > labelled:
+        results["notes"].append(f"kNN k={knn_k} exceeds the {labelled} labelled gallery videos: all of them vote")
+    if max(RETRIEVAL_KS) > len(train.labels):
+        results["notes"].append(f"R@k for k above the gallery's {len(train.labels)} videos counts the whole gallery")
+    results["linear_probe"] = linear_probe(train, test, label_fraction, samples_per_class, seed, C)
+    results["knn"] = knn_probe(train, test, knn_k, label_fraction=label_fraction, seed=seed)
+    results["retrieval"] = video_retrieval(train, test)
+    return results
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -49,10 +57,13 @@ def main(argv: list[str] | None = None) -> dict:
         args.train_dir, args.test_dir, args.label_fraction, args.samples_per_class, args.seed, args.knn_k, args.C
     )
     print(f"train {results['train_videos']} videos (gallery), test {results['test_videos']} videos (queries)")
-    for name, key in (("linear probe ", "linear_probe"), (f"kNN (k={args.knn_k})  ", "knn")):
-        scores = results[key]
-        print(f"{name} top-1 {100 * scores['top1']:.1f}  mean class acc {100 * scores['mean_class_acc']:.1f}")
-    print("retrieval     " + "  ".join(f"{k} {100 * v:.1f}" for k, v in results["retrieval"].items()))
+    for note in results["notes"]:
+        print(f"note: {note}")
+    if "retrieval" in results:
+        for name, key in (("linear probe ", "linear_probe"), (f"kNN (k={args.knn_k})  ", "knn")):
+            scores = results[key]
+            print(f"{name} top-1 {100 * scores['top1']:.1f}  mean class acc {100 * scores['mean_class_acc']:.1f}")
+        print("retrieval     " + "  ".join(f"{k} {100 * v:.1f}" for k, v in results["retrieval"].items()))
     if args.tsne:
         print(f"saved {tsne_plot(load_embeddings(args.test_dir), args.tsne)}")
     if args.json:

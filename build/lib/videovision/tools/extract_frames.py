@@ -51,7 +51,8 @@ def extract_tree(
     return failed
 
 
-def main(argv: list[str] | None = None) -> dict[str, str]:
+def main(argv: list[str] | None = None) -> int:
+    """Exit status 1 when any video failed (the rest are extracted; a rerun retries only the failed ones)."""
     parser = argparse.ArgumentParser(prog="videovision extract-frames", description=__doc__.split("\n\n")[0])
     parser.add_argument("src", help="folder of videos (searched recursively)")
     parser.add_argument("dst", help="folder for the frame folders")
@@ -62,4 +63,4 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     args = parser.parse_args(argv)
     failed = extract_tree(args.src, args.dst, args.fps, args.short_side, args.quality, args.workers)
     print(f"done; {len(failed)} videos failed" + "".join(f"\n  {path}: {reason}" for path, reason in failed.items()))
-    return failed
+    return 1 if failed else 0

@@ -1,0 +1,137 @@
+"""Anomalous moving digits: the embedded anomaly benchmark, generated on first use in the generic layout.
+
+A few fixed scenes (background clutter, digit and colours, like fixed surveillance cameras) film the usual
+motions: the "forward" half of the moving-digits motions (:mod:`data_modules.moving_digits`), as one-way traffic
+(right, down, clockwise, zoom in), so playing a normal video backwards gives a motion that never happens.
+Training videos are normal. Each test video is a normal
+video with one injected segment of known frames, one kind per video in turn (plus some all-normal videos):
+
+- ``reversed``: the segment plays backwards;
+- ``frozen``: the segment's first frame is held;
+- ``speed``: the segment runs ``speed_factor`` times faster (the motion then goes on from where it got to);
+- ``unseen_motion``: the digit shakes (a fast zigzag that no normal motion has);
+- ``intruder``: a coloured block that no scene holds crosses the frame.
+
+Layout (:class:`data_modules.anomaly_readers.GenericAnomaly`): ``<root>/train/*.avi``; ``<root>/test/*.avi`` with
+``<name>.npy`` (0/1 per frame) beside each.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .anomaly_readers import GenericAnomaly
+from .moving_digits import _load_digit_images, _make_source, _render, _trajectory, write_video
+
+NORMAL_MOTIONS = ("MoveRight", "MoveDown", "RotateClockwise", "ZoomIn")
+ANOMALIES = ("reversed", "frozen", "speed", "unseen_motion", "intruder")
+_MARKER = "anomaly_digits.json"
+
+
+@dataclass(frozen=True)
+class AnomalyDigitsSpec:
+    """Everything that determines the generated files (the cache key)."""
+
+    num_scenes: int = 8
+    train_per_scene: int = 8
+    test_per_scene: int = 4
+    num_frames: int = 64
+    size: int = 64
+    fps: int = 25
+    min_segment: int = 16
+    max_segment: int = 24
+    speed_factor: int = 4
+    seed: int = 0
+
+
+def _inject(kind: str, frames: np.ndarray, start: int, stop: int, rng: np.random.Generator) -> np.ndarray:
+    """``frames`` (T, H, W, 3) with frames ``start..stop-1`` replaced by the anomaly ``kind`` (not speed/shake)."""
+    out = frames.copy()
+    if kind == "reversed":
+        out[start:stop] = frames[start:stop][::-1]
+    elif kind == "frozen":
+        out[start:stop] = frames[start]
+    elif kind == "intruder":
+        size = frames.shape[1]
+        side = size // 5
+        colour = np.array([255, 40, 40], dtype=np.uint8)[rng.permutation(3)]
+        y = int(rng.integers(0, size - side))
+        xs = np.linspace(0, size - side, stop - start).round().astype(int)
+        for i, x in zip(range(start, stop), xs[:: 1 if rng.random() < 0.5 else -1]):
+            out[i, y : y + side, x : x + side] = colour
+    else:
+        raise ValueError(f"unknown injected anomaly {kind!r}; expected one of {ANOMALIES}")
+    return out
+
+
+def _test_video(kind: str, source, cls: str, spec: AnomalyDigitsSpec, rng: np.random.Generator):
+    """uint8 frames (T, H, W, 3) and the 0/1 mask (T,) of one test video with anomaly ``kind`` (or ``normal``)."""
+    t, sprite_px = spec.num_frames, source.sprite.shape[-1]
+    length = int(rng.integers(spec.min_segment, spec.max_segment + 1))
+    start = int(rng.integers(8, t - length - 8))
+    stop = start + length
+    mask = np.zeros(t, dtype=np.int64)
+    if kind == "normal":
+        return _render(source, _trajectory(cls, rng, t, spec.size, sprite_px), spec.size), mask
+    mask[start:stop] = 1
+    if kind == "speed":
+        extra = (spec.speed_factor - 1) * length
+        long_traj = _trajectory(cls, rng, t + extra, spec.size, sprite_px)
+        time = np.concatenate(
+            [np.arange(start), start + spec.speed_factor * np.arange(length), np.arange(stop, t) + extra]
+        )
+        return _render(source, long_traj[time], spec.size), mask
+    traj = _trajectory(cls, rng, t, spec.size, sprite_px)
+    if kind == "unseen_motion":
+        zigzag = np.where(np.arange(length) % 4 < 2, 1.0, -1.0) * spec.size / 10
+        traj[start:stop, 0] += zigzag
+        traj[start:stop, 1] -= zigzag
+        return _render(source, traj, spec.size), mask
+    return _inject(kind, _render(source, traj, spec.size), start, stop, rng), mask
+
+
+def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) -> Path:
+    """Write the benchmark under ``root`` unless an identical one is there; returns ``root``."""
+    root = Path(root)
+    marker = root / _MARKER
+    if marker.exists() and json.loads(marker.read_text()) == asdict(spec):
+        return root
+    if spec.num_frames < spec.max_segment + 16:
+        raise ValueError(f"num_frames {spec.num_frames} leaves no room for a segment of {spec.max_segment} frames")
+    for split in ("train", "test"):  # an older spec's files must not mix in
+        shutil.rmtree(root / split, ignore_errors=True)
+    digits = _load_digit_images()
+    rng = np.random.default_rng(spec.seed)
+    kinds = ("normal", *ANOMALIES)
+    count = 0
+    for scene in range(spec.num_scenes):
+        source = _make_source(rng, digits, spec.size)
+        for i in range(spec.train_per_scene):
+            cls = NORMAL_MOTIONS[(scene + i) % len(NORMAL_MOTIONS)]
+            traj = _trajectory(cls, rng, spec.num_frames, spec.size, source.sprite.shape[-1])
+            write_video(root / "train" / f"s{scene:02d}_{i:02d}_{cls}.avi", _render(source, traj, spec.size), spec.fps)
+        for i in range(spec.test_per_scene):
+            kind, cls = kinds[count % len(kinds)], NORMAL_MOTIONS[int(rng.integers(len(NORMAL_MOTIONS)))]
+            count += 1
+            frames, mask = _test_video(kind, source, cls, spec, rng)
+            name = f"s{scene:02d}_{i:02d}_{kind}"
+            write_video(root / "test" / f"{name}.avi", frames, spec.fps)
+            np.save(root / "test" / f"{name}.npy", mask)
+    marker.write_text(json.dumps(asdict(spec)))
+    return root
+
+
+class AnomalyDigits(GenericAnomaly):
+    """The generic-layout reader over an anomalous-moving-digits folder, generated there on first use."""
+
+    def __init__(self, root: str = "data/anomaly_digits", **spec) -> None:
+        super().__init__(root)
+        self.spec = AnomalyDigitsSpec(**spec)
+
+    def prepare(self) -> None:
+        generate(self.root, self.spec)

@@ -1,0 +1,296 @@
+"""Readers of video anomaly detection benchmarks, each in the layout its authors distribute.
+
+A reader lists :class:`AnomalyRecord` s: the video (a file or a frame folder) and, for test videos, its
+ground truth as a per-frame 0/1 mask or as 1-based inclusive frame spans. :func:`frame_labels` turns a record
+into the per-frame labels once the video's real length is known (:func:`data_modules.video_io.probe_video`),
+and raises, naming the file, when the ground truth does not fit the video. Readers never drop a test video:
+a missing mask or video raises with its path.
+
+Layouts (root = the dataset folder as unpacked):
+
+- :class:`ShanghaiTech`: ``training/videos/*.avi``; ``testing/frames/<video>/<NNN>.jpg``;
+  ``testing/test_frame_mask/<video>.npy``.
+- :class:`Avenue` (CUHK): ``training_videos/NN.avi``, ``testing_videos/NN.avi``,
+  ``testing_label_mask/<n>_label.mat`` (``volLabel``: a cell array of one pixel mask per frame).
+- :class:`UCSDPed` (Ped1/Ped2): ``Train/TrainNNN/*.tif``, ``Test/TestNNN/*.tif`` and ``Test/UCSDpedN.m``, whose
+  ``TestVideoFile{end+1}.gt_frame = [61:180];`` lines give each test video's anomalous frames (1-based).
+- :class:`UCFCrime`: videos in class folders anywhere under root, the test split and its spans in
+  ``Temporal_Anomaly_Annotation_for_Testing_Videos.txt`` (``name class start1 end1 start2 end2``, -1 = none).
+- :class:`GenericAnomaly`: ``train/`` videos or frame folders; ``test/`` videos or frame folders, each with a
+  ``<name>.npy`` 0/1 per-frame mask beside it.
+
+Each reader is also a :class:`DatasetReader` whose ``records(split)`` are unlabelled :class:`VideoRecord` s, so a
+self-supervised run can pretrain on the normal training videos through :class:`VideoDataModule`.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .frame_folders import IMAGE_SUFFIXES
+from .readers import VIDEO_SUFFIXES, DatasetReader, Split, VideoRecord
+
+AnomalySplit = Literal["train", "test"]
+
+
+class AnnotationError(ValueError):
+    """Ground truth that does not fit its video or cannot be read; the message names the file."""
+
+
+@dataclass(frozen=True)
+class AnomalyRecord:
+    """One video of an anomaly benchmark.
+
+    ``path``: video file or frame folder; ``name``: its id in outputs; ``source``: the file the ground truth comes
+    from. Test videos carry either ``mask`` (N,) 0/1 per frame, or ``spans``: 1-based inclusive anomalous frame
+    ranges (empty = a normal test video). ``anomalous``: the video-level label (weak supervision), ``None`` if
+    unknown. Training videos carry neither mask nor spans.
+    """
+
+    path: str
+    name: str
+    mask: np.ndarray | None = None
+    spans: tuple[tuple[int, int], ...] | None = None
+    source: str = ""
+    anomalous: bool | None = None
+
+    @property
+    def is_test(self) -> bool:
+        return self.mask is not None or self.spans is not None
+
+
+def frame_labels(record: AnomalyRecord, num_frames: int) -> np.ndarray:
+    """(num_frames,) int64 0/1 labels of a test record whose video has ``num_frames`` decodable frames.
+
+    Raises :class:`AnnotationError` naming the ground-truth file and the video when a mask is shorter or longer
+    than the video, holds values other than 0/1, or a span lies outside it.
+    """
+    where = f"{record.source or record.path} (video {record.path}, {num_frames} frames)"
+    if record.mask is not None:
+        mask = np.asarray(record.mask).reshape(-1)
+        if len(mask) != num_frames:
+            longer = "longer" if len(mask) > num_frames else "shorter"
+            raise AnnotationError(f"{where}: the mask has {len(mask)} frames, {longer} than the video")
+        if not np.isin(mask, (0, 1)).all():
+            raise AnnotationError(f"{where}: the mask holds values other than 0/1: {np.unique(mask)[:5].tolist()}")
+        return mask.astype(np.int64)
+    if record.spans is None:
+        raise AnnotationError(f"{record.path}: a training record has no ground truth")
+    labels = np.zeros(num_frames, dtype=np.int64)
+    for start, end in record.spans:
+        if not 1 <= start <= end <= num_frames:
+            raise AnnotationError(f"{where}: anomalous span {start}-{end} is not within frames 1-{num_frames}")
+        labels[start - 1 : end] = 1
+    return labels
+
+
+def _is_video(path: Path) -> bool:
+    if path.name.startswith("."):
+        return False
+    if path.is_dir():
+        return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+    return path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def _videos_in(folder: Path, pattern: str = "*") -> list[Path]:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder not found: {folder}")
+    return sorted(p for p in folder.glob(pattern) if _is_video(p))
+
+
+def _load_mask(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise AnnotationError(f"ground-truth mask not found: {path}")
+    try:
+        return np.load(path, allow_pickle=False).reshape(-1)
+    except ValueError as exc:
+        raise AnnotationError(f"{path}: not a numpy mask ({exc})") from exc
+
+
+class AnomalyReader(DatasetReader):
+    """Base: :meth:`anomaly_records` per split; ``records`` gives the same videos, unlabelled."""
+
+    def __init__(self, root: str) -> None:
+        self._root = Path(root)
+
+    @property
+    def classes(self) -> list[str]:
+        return []
+
+    @abstractmethod
+    def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
+        """The videos of ``split``; test records carry their ground truth."""
+
+    def records(self, split: Split) -> list[VideoRecord]:
+        return [VideoRecord(r.path) for r in self.anomaly_records("train" if split == "train" else "test")]
+
+
+class ShanghaiTech(AnomalyReader):
+    """ShanghaiTech Campus (Luo et al., ICCV 2017) as distributed: training videos, test frame folders and masks."""
+
+    def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
+        if split == "train":
+            return [AnomalyRecord(str(p), p.stem) for p in _videos_in(self._root / "training" / "videos")]
+        masks = self._root / "testing" / "test_frame_mask"
+        out = []
+        for folder in _videos_in(self._root / "testing" / "frames"):
+            mask_file = masks / f"{folder.name}.npy"
+            out.append(AnomalyRecord(str(folder), folder.name, mask=_load_mask(mask_file), source=str(mask_file)))
+        return out
+
+
+class Avenue(AnomalyReader):
+    """CUHK Avenue (Lu et al., ICCV 2013): ``volLabel`` per test video; a frame is anomalous where its mask has any
+    pixel set. Test video ``NN.avi`` pairs with ``testing_label_mask/<int(NN)>_label.mat``."""
+
+    def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
+        if split == "train":
+            return [AnomalyRecord(str(p), p.stem) for p in _videos_in(self._root / "training_videos")]
+        out = []
+        for video in _videos_in(self._root / "testing_videos"):
+            mat = self._root / "testing_label_mask" / f"{int(video.stem)}_label.mat"
+            out.append(AnomalyRecord(str(video), video.stem, mask=self._mask(mat), source=str(mat)))
+        return out
+
+    @staticmethod
+    def _mask(path: Path) -> np.ndarray:
+        from scipy.io import loadmat
+
+        if not path.is_file():
+            raise AnnotationError(f"ground-truth mask not found: {path}")
+        content = loadmat(path)
+        if "volLabel" not in content:
+            raise AnnotationError(f"{path}: no 'volLabel' variable (found {sorted(k for k in content if k[0] != '_')})")
+        cells = np.asarray(content["volLabel"], dtype=object).reshape(-1)
+        return np.asarray([int(np.asarray(m).any()) for m in cells], dtype=np.int64)
+
+
+_UCSD_GT = re.compile(r"TestVideoFile\{end\+1\}\.gt_frame\s*=\s*\[([^\]]*)\]")
+_UCSD_RANGE = re.compile(r"(\d+)\s*(?::\s*(\d+))?")
+
+
+def parse_ucsd_gt(path: str | Path) -> list[tuple[tuple[int, int], ...]]:
+    """Anomalous frame spans (1-based, inclusive) of each test video, in order, from ``UCSDped1.m``/``UCSDped2.m``.
+
+    Every ``TestVideoFile{end+1}.gt_frame = [a:b, c:d];`` line is one video (Test001, Test002, ...).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AnnotationError(f"UCSD ground-truth file not found: {path}")
+    videos = []
+    for body in _UCSD_GT.findall(path.read_text(errors="replace")):
+        spans = [(int(a), int(b or a)) for a, b in _UCSD_RANGE.findall(body)]
+        videos.append(tuple(spans))
+    if not videos:
+        raise AnnotationError(f"{path}: no 'TestVideoFile{{end+1}}.gt_frame = [...]' line")
+    return videos
+
+
+class UCSDPed(AnomalyReader):
+    """UCSD Ped1 or Ped2 (Mahadevan et al., CVPR 2010): ``.tif`` frame folders, spans from ``Test/UCSDpedN.m``.
+
+    Pixel-mask folders (``TestNNN_gt``) are not videos and are skipped by name.
+    """
+
+    def __init__(self, root: str, ped: Literal[1, 2] = 2) -> None:
+        super().__init__(root)
+        if ped not in (1, 2):
+            raise ValueError(f"UCSDPed: ped must be 1 or 2, got {ped}")
+        self.ped = ped
+
+    def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
+        if split == "train":
+            return [AnomalyRecord(str(p), p.name) for p in _videos_in(self._root / "Train", "Train[0-9][0-9][0-9]")]
+        folders = _videos_in(self._root / "Test", "Test[0-9][0-9][0-9]")
+        gt_file = self._root / "Test" / f"UCSDped{self.ped}.m"
+        spans = parse_ucsd_gt(gt_file)
+        if len(spans) != len(folders):
+            raise AnnotationError(f"{gt_file}: {len(spans)} test videos listed but {len(folders)} TestNNN folders")
+        return [AnomalyRecord(str(f), f.name, spans=s, source=str(gt_file)) for f, s in zip(folders, spans)]
+
+
+class UCFCrime(AnomalyReader):
+    """UCF-Crime (Sultani et al., CVPR 2018): weakly labelled, test spans from the temporal annotation file.
+
+    Videos are found by file name anywhere under root (the class folders and ``*Normal*`` folders of the
+    distribution). The test split is the annotation file's list; every other video is training, anomalous when
+    its folder is an anomaly class (not ``Normal``-named). Annotation frames are taken as 1-based inclusive.
+    """
+
+    ANNOTATION = "Temporal_Anomaly_Annotation_for_Testing_Videos.txt"
+
+    def __init__(self, root: str, annotation: str | None = None) -> None:
+        super().__init__(root)
+        self.annotation = Path(annotation) if annotation else self._root / self.ANNOTATION
+
+    def _index(self) -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for path in sorted(self._root.rglob("*")):
+            if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
+                if path.name in found:
+                    raise AnnotationError(f"{path}: the same file name also lies at {found[path.name]}")
+                found[path.name] = path
+        return found
+
+    def _test_rows(self) -> list[tuple[str, str, tuple[tuple[int, int], ...]]]:
+        if not self.annotation.is_file():
+            raise AnnotationError(f"UCF-Crime annotation file not found: {self.annotation}")
+        rows = []
+        for n, line in enumerate(self.annotation.read_text().splitlines(), 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 6:
+                raise AnnotationError(f"{self.annotation}:{n}: expected 'name class s1 e1 s2 e2', got {line!r}")
+            bounds = [int(v) for v in fields[2:]]
+            spans = tuple((s, e) for s, e in zip(bounds[::2], bounds[1::2]) if s != -1)
+            rows.append((fields[0], fields[1], spans))
+        return rows
+
+    def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
+        index, rows = self._index(), self._test_rows()
+        if split == "test":
+            out = []
+            for name, cls, spans in rows:
+                if name not in index:
+                    raise AnnotationError(f"{self.annotation}: test video {name} not found under {self._root}")
+                source = str(self.annotation)
+                out.append(
+                    AnomalyRecord(
+                        str(index[name]), Path(name).stem, None, spans, source=source, anomalous=cls != "Normal"
+                    )
+                )
+            return out
+        test = {name for name, _, _ in rows}
+        return [
+            AnomalyRecord(str(p), p.stem, anomalous="normal" not in p.parent.name.lower())
+            for name, p in index.items()
+            if name not in test
+        ]
+
+
+class GenericAnomaly(AnomalyReader):
+    """Any set in the generic layout: ``train/`` normal videos or frame folders; ``test/`` videos or frame folders,
+    each with ``<name>.npy`` (0/1 per frame) beside it. A mask without its video raises too."""
+
+    def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
+        folder = self._root / split
+        videos = _videos_in(folder)
+        if split == "train":
+            return [AnomalyRecord(str(p), p.stem) for p in videos]
+        names = {p.stem if p.is_file() else p.name for p in videos}
+        orphans = sorted(p for p in folder.glob("*.npy") if p.stem not in names)
+        if orphans:
+            raise AnnotationError(f"{orphans[0]}: a mask without a video of that name in {folder}")
+        out = []
+        for p in videos:
+            name = p.stem if p.is_file() else p.name
+            mask_file = folder / f"{name}.npy"
+            out.append(AnomalyRecord(str(p), name, mask=_load_mask(mask_file), source=str(mask_file)))
+        return out

@@ -1,0 +1,122 @@
+"""Anomaly detection end to end: decode a benchmark's videos, encode every frame once, fit a scorer on the normal
+training videos, score every test frame, compute the frame-level metrics and write them.
+
+Training videos that do not decode are skipped and counted (the metadata probe's rule); a test video that does
+not decode, or whose ground truth does not fit it, raises with its path: no test frame leaves the metric silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from data_modules.anomaly_readers import AnomalyReader, AnomalyRecord, AnomalySplit, frame_labels
+from data_modules.metadata import probe_videos
+from data_modules.transforms import EvalTransform
+from data_modules.video_io import VideoMeta, read_frames
+
+from .features import frame_features
+from .metrics import frame_level_metrics, gaussian_smooth, summary_plot, timeline_plot
+from .scorers import AnomalyScorer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EncodedSplit:
+    """Per-frame features (N_v, C) of the decodable videos of one split, their records and, for test, labels."""
+
+    records: list[AnomalyRecord]
+    features: list[torch.Tensor]
+    labels: list[np.ndarray] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.records]
+
+
+def probe_split(reader: AnomalyReader, split: AnomalySplit, cache_file: str | Path) -> tuple[list, dict, dict]:
+    """The records of ``split`` with their :class:`VideoMeta`, and the undecodable ones {path: reason}.
+
+    Raises when a test video cannot be decoded (its frames would otherwise leave the metric)."""
+    records = reader.anomaly_records(split)
+    if not records:
+        raise ValueError(f"{type(reader).__name__} at {reader.root}: no {split} videos")
+    metas = probe_videos([r.path for r in records], cache_file)
+    bad = {p: m for p, m in metas.items() if not isinstance(m, VideoMeta)}
+    if split == "test" and bad:
+        path, reason = next(iter(bad.items()))
+        raise ValueError(f"test video cannot be decoded, so its frames cannot be scored: {reason} ({len(bad)} in all)")
+    if bad:
+        log.warning("skipped %d undecodable training videos, e.g. %s", len(bad), next(iter(bad.values())))
+    return records, metas, bad
+
+
+def encode_split(
+    encoder: nn.Module,
+    reader: AnomalyReader,
+    split: AnomalySplit,
+    cache_file: str | Path,
+    frame_size: int,
+) -> EncodedSplit:
+    """Decode every video of ``split`` (resized to ``frame_size`` on the short side, centre crop, normalised as
+    in evaluation) and encode each frame once."""
+    records, metas, bad = probe_split(reader, split, cache_file)
+    transform = EvalTransform(resize=frame_size, crop_size=frame_size)
+    out = EncodedSplit([], [], skipped=bad)
+    for record in records:
+        meta = metas[record.path]
+        if record.path in bad:
+            continue
+        frames = torch.from_numpy(read_frames(record.path, np.arange(meta.num_frames), meta)).permute(0, 3, 1, 2)
+        out.features.append(frame_features(encoder, transform(frames[None, None])[0, 0]))
+        out.records.append(record)
+        if split == "test":
+            out.labels.append(frame_labels(record, meta.num_frames))
+    return out
+
+
+def score_split(scorer: AnomalyScorer, encoder: nn.Module, test: EncodedSplit) -> list[np.ndarray]:
+    """Raw frame scores (N_v,) of every test video."""
+    return [scorer.score(encoder, f) for f in test.features]
+
+
+def write_results(
+    out_dir: str | Path,
+    test: EncodedSplit,
+    scores: list[np.ndarray],
+    sigma: float = 0.0,
+    normalise_per_video: bool = False,
+    plots: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``scores/<video>.npy`` and ``.csv`` (frame, score, smoothed score, label), ``metrics.json`` and, with
+    ``plots``, ``timelines/<video>.png`` and ``summary.png``; returns the metrics."""
+    out_dir = Path(out_dir)
+    (out_dir / "scores").mkdir(parents=True, exist_ok=True)
+    metrics = frame_level_metrics(scores, test.labels, sigma, normalise_per_video, test.names)
+    metrics.update(extra or {})
+    for name, score, label in zip(test.names, scores, test.labels):
+        smoothed = gaussian_smooth(score, sigma)
+        np.save(out_dir / "scores" / f"{name}.npy", score)
+        with (out_dir / "scores" / f"{name}.csv").open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["frame", "score", "smoothed_score", "label"])
+            writer.writerows(zip(range(len(score)), score.tolist(), smoothed.tolist(), label.tolist()))
+        if plots:
+            auc = metrics["per_video_auroc"][name]
+            timeline_plot(smoothed, label, out_dir / "timelines" / f"{name}.png", f"{name}: AUROC {auc:.3f}")
+    if plots:
+        title = f"micro AUROC {metrics['micro_auroc']:.3f}, macro {metrics['macro_auroc']:.3f}"
+        summary_plot(metrics["per_video_auroc"], out_dir / "summary.png", title)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics

@@ -1,0 +1,60 @@
+"""The interface of every anomaly scorer: fit on normal training videos, score each frame of a test video.
+
+A scorer works on per-frame encoder features (:func:`videovision.anomaly.features.frame_features`), so a video
+is encoded once whatever the scorers. Scores are per frame, higher = more anomalous. Every scorer keeps the mean
+and standard deviation of its scores on normal training frames (never test frames), so scores of different
+scorers can be compared and combined (:class:`CombinedScorer`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..features import check_encoder
+
+
+class AnomalyScorer(nn.Module, ABC):
+    """Base: ``setup`` builds what depends on the encoder, ``fit`` learns from normal videos, ``score`` scores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("train_mean", torch.tensor(0.0, dtype=torch.float64))
+        self.register_buffer("train_std", torch.tensor(1.0, dtype=torch.float64))
+
+    def setup(self, encoder: nn.Module) -> None:
+        """Build the parts sized by ``encoder`` (heads); by default nothing."""
+        check_encoder(encoder)
+
+    @abstractmethod
+    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+        """Learn from the per-frame features (N_v, C) of normal training videos and calibrate
+        (:meth:`calibrate`). ``checkpoint`` is the encoder's checkpoint, for scorers that reuse a head in it."""
+
+    @abstractmethod
+    def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
+        """Raw anomaly score of every frame: per-frame features (N, C) -> (N,) float64."""
+
+    def calibrate(self, train_scores: list[np.ndarray]) -> None:
+        """Keep the mean and standard deviation of frame scores of normal training videos."""
+        pooled = np.concatenate(train_scores)
+        self.train_mean.fill_(float(pooled.mean()))
+        self.train_std.fill_(max(float(pooled.std()), 1e-12))
+
+    def normalised(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
+        """:meth:`score` standardised with the training statistics: (N, C) -> (N,)."""
+        return (self.score(encoder, features) - float(self.train_mean)) / float(self.train_std)
+
+    def load_fitted(self, encoder: nn.Module, state: dict[str, torch.Tensor]) -> None:
+        """Restore a fitted scorer from its ``state_dict``; buffers sized by the data (a memory bank) take the
+        saved shape."""
+        self.setup(encoder)
+        for name, _ in list(self.named_buffers()):
+            if name in state:
+                module_name, _, attr = name.rpartition(".")
+                module = self.get_submodule(module_name) if module_name else self
+                setattr(module, attr, state[name].clone())
+        self.load_state_dict(state)

@@ -1,0 +1,121 @@
+"""Next-step feature prediction error, streamed through the temporal model frame by frame.
+
+The feature-space form of future-frame prediction (Liu, Luo, Lian and Gao, "Future Frame Prediction for Anomaly
+Detection -- A New Baseline", CVPR 2018): a small head on the frozen encoder's temporal model predicts the next
+frame's feature from the model's output so far; the squared error of the prediction is the anomaly score. The
+head is trained on normal training videos only. At test time every video streams through the temporal model's
+``step()`` (one frame in, one state carried), as a live camera would; :class:`RecurrentTemporal` documents that
+``step()`` gives the outputs of its ``forward``, which training uses.
+
+Frames are taken every ``stride`` frames (the pretraining spacing); the video is read as ``stride`` interleaved
+sequences (phases), so every frame is scored. A transition from step t to t+1 scores the frames between them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..features import check_encoder
+from ..metrics import clip_scores_to_frames
+from .base import AnomalyScorer
+
+
+def temporal_in_dim(encoder: nn.Module) -> int:
+    """Width of the frame features the encoder's temporal model takes."""
+    temporal = check_encoder(encoder).temporal
+    if hasattr(temporal, "rnn"):
+        return temporal.rnn.input_size
+    if hasattr(temporal, "project"):
+        return temporal.project.in_features
+    raise TypeError(
+        f"{type(temporal).__name__} has no step(): next-step scoring needs RecurrentTemporal or a causal "
+        "TransformerTemporal"
+    )
+
+
+@torch.no_grad()
+def streamed_errors(
+    temporal: nn.Module, head: nn.Module, sequence: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
+) -> torch.Tensor:
+    """Squared prediction errors (mean over standardised feature dims) of steps 1..L-1, streaming ``sequence``
+    (L, C) through ``temporal.step`` one frame at a time -> (L - 1,)."""
+    state, errors = None, []
+    target = (sequence - mean) / std
+    for t in range(len(sequence) - 1):
+        out, state = temporal.step(sequence[t : t + 1], state)
+        errors.append(F.mse_loss(head(out)[0], target[t + 1]))
+    return torch.stack(errors)
+
+
+class NextStepScorer(AnomalyScorer):
+    """Score = error of predicting the next (every ``stride``-th) frame's feature; a 2-layer MLP head of width
+    ``hidden`` trained ``steps`` Adam steps at ``lr``. Every ``holdout``-th training video is left out of head
+    training and calibrates the scores (all videos calibrate when there are fewer than ``holdout``)."""
+
+    def __init__(
+        self, stride: int = 3, hidden: int = 256, steps: int = 300, lr: float = 1e-3, holdout: int = 5, seed: int = 0
+    ) -> None:
+        super().__init__()
+        self.stride, self.hidden, self.steps, self.lr, self.holdout, self.seed = (
+            stride,
+            hidden,
+            steps,
+            lr,
+            holdout,
+            seed,
+        )
+        self.head: nn.Module | None = None
+
+    def setup(self, encoder: nn.Module) -> None:
+        width = temporal_in_dim(encoder)
+        self.head = nn.Sequential(nn.Linear(encoder.out_dim, self.hidden), nn.ReLU(), nn.Linear(self.hidden, width))
+        self.register_buffer("feature_mean", torch.zeros(width))
+        self.register_buffer("feature_std", torch.ones(width))
+
+    def _sequences(self, encoder: nn.Module, features: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
+        if len(features) <= self.stride:
+            raise ValueError(f"a video of {len(features)} frames has no next step at stride {self.stride}")
+        with torch.no_grad():
+            return [(p, encoder.temporal_refiner(features[p :: self.stride][None])[0]) for p in range(self.stride)]
+
+    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+        self.setup(encoder)
+        encoder.eval()
+        calibration = [i for i in range(len(train)) if len(train) >= self.holdout and i % self.holdout == 0]
+        fitting = [i for i in range(len(train)) if i not in calibration]
+        inputs, targets = [], []
+        for i in fitting:
+            for _, seq in self._sequences(encoder, train[i]):
+                with torch.no_grad():
+                    outputs = encoder.temporal(seq[None])[1][0]
+                inputs.append(outputs[:-1])
+                targets.append(seq[1:])
+        x, y = torch.cat(inputs), torch.cat(targets)
+        self.feature_mean, self.feature_std = y.mean(0), y.std(0).clamp_min(1e-6)
+        y = (y - self.feature_mean) / self.feature_std
+        generator = torch.Generator().manual_seed(self.seed)
+        optimizer = torch.optim.Adam(self.head.parameters(), lr=self.lr)
+        for _ in range(self.steps):
+            batch = torch.randint(len(x), (min(256, len(x)),), generator=generator)
+            loss = F.mse_loss(self.head(x[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        self.calibrate([self.score(encoder, train[i]) for i in (calibration or fitting)])
+
+    @torch.no_grad()
+    def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
+        if self.head is None:
+            raise RuntimeError("NextStepScorer.score before fit (or load_fitted)")
+        encoder.eval()
+        self.head.eval()
+        scores, spans = [], []
+        for phase, seq in self._sequences(encoder, features):
+            errors = streamed_errors(encoder.temporal, self.head, seq, self.feature_mean, self.feature_std)
+            starts = phase + self.stride * np.arange(len(errors))
+            scores.append(errors.double().numpy())
+            spans.append(starts[:, None] + np.arange(self.stride + 1)[None, :])
+        return clip_scores_to_frames(np.concatenate(scores), np.concatenate(spans), len(features))

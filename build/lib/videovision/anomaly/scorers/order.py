@@ -1,0 +1,121 @@
+"""Temporal-order confidence: 1 - p(natural order) from a VCOP clip-order head.
+
+Georgescu et al. ("Anomaly Detection in Video via Self-Supervised and Multi-Task Learning", CVPR 2021) score
+motion irregularity by how unsure an arrow-of-time classifier is that a normal-looking sequence runs forward.
+Here the classifier is the VCOP order head (Xu et al., CVPR 2019; :class:`VCOPHead`): ``n`` clips in their natural
+order go in, and the score is 1 - softmax(logits)[identity order]. The head comes from the encoder's pretraining
+checkpoint when it holds one (``objectives.<i>.head.*``); otherwise it is trained on the frozen embeddings of
+normal training tuples, as the VCOP objective would train it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...checkpoints import load_state_dict_file
+from ...objectives.vcop import VCOPHead
+from ..features import clip_embeddings
+from ..metrics import clip_scores_to_frames, sliding_windows
+from .base import AnomalyScorer
+
+IDENTITY = 0
+"""Index of the natural order among ``itertools.permutations(range(n))`` (the first one)."""
+
+
+def order_confidence_scores(head: nn.Module, tuples: torch.Tensor) -> torch.Tensor:
+    """1 - p(natural order) of each tuple of clip embeddings in natural order: (B, n, D) -> (B,)."""
+    return 1 - torch.softmax(head(tuples).double(), dim=1)[:, IDENTITY]
+
+
+def vcop_head_state(checkpoint: str) -> dict[str, torch.Tensor] | None:
+    """The first ``objectives.<i>.head.*`` weights of a pretraining checkpoint, or None when it has none."""
+    state = load_state_dict_file(checkpoint)
+    for i in itertools.count():
+        prefix = f"objectives.{i}."
+        if not any(k.startswith(prefix) for k in state):
+            return None
+        head = {k.removeprefix(prefix + "head."): v for k, v in state.items() if k.startswith(prefix + "head.")}
+        if "classifier.weight" in head:
+            return head
+
+
+class OrderScorer(AnomalyScorer):
+    """Score = 1 - p(natural order) of ``num_clips`` clips of ``clip_len`` frames every ``stride`` frames, ``gap``
+    frames apart (the pretraining tuple), one tuple every ``hop`` frames, spread over the frames it covers.
+    Without a head in the checkpoint, one is trained ``steps`` Adam steps at ``lr`` on training tuples."""
+
+    def __init__(
+        self,
+        num_clips: int = 3,
+        clip_len: int = 4,
+        stride: int = 3,
+        gap: int = 3,
+        hop: int = 2,
+        pair_dim: int = 512,
+        steps: int = 300,
+        lr: float = 1e-3,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.num_clips, self.clip_len, self.stride, self.gap, self.hop = num_clips, clip_len, stride, gap, hop
+        self.pair_dim, self.steps, self.lr, self.seed = pair_dim, steps, lr, seed
+        self.head: VCOPHead | None = None
+        self.head_source = ""
+
+    def setup(self, encoder: nn.Module) -> None:
+        super().setup(encoder)
+        self.head = VCOPHead(encoder.out_dim, self.num_clips, self.pair_dim)
+
+    def tuples(self, encoder: nn.Module, features: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+        """Clip embeddings of every tuple, (B, n, D), and the frames each tuple covers, (B, tuple span)."""
+        span = (self.clip_len - 1) * self.stride + 1
+        total = self.num_clips * span + (self.num_clips - 1) * self.gap
+        covered = sliding_windows(len(features), total, min(self.hop, total))
+        offsets = np.arange(self.num_clips)[:, None] * (span + self.gap) + np.arange(self.clip_len) * self.stride
+        clips = np.minimum(covered[:, :1, None] + offsets[None], len(features) - 1)  # (B, n, T)
+        embeddings = clip_embeddings(encoder, features, clips.reshape(-1, self.clip_len))
+        return embeddings.unflatten(0, clips.shape[:2]), covered
+
+    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+        self.setup(encoder)
+        state = vcop_head_state(checkpoint) if checkpoint else None
+        if state is not None:
+            try:
+                self.head.load_state_dict(state)
+                self.head_source = f"{checkpoint} (pretraining head)"
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"{checkpoint}: its VCOP head does not fit OrderScorer({self.num_clips} clips): {exc}"
+                ) from exc
+        else:
+            self._train_head(torch.cat([self.tuples(encoder, f)[0] for f in train]))
+            self.head_source = "trained on frozen embeddings of normal training tuples"
+        self.calibrate([self.score(encoder, f) for f in train])
+
+    def _train_head(self, tuples: torch.Tensor) -> None:
+        orders = torch.tensor(list(itertools.permutations(range(self.num_clips))))
+        generator = torch.Generator().manual_seed(self.seed)
+        optimizer = torch.optim.Adam(self.head.parameters(), lr=self.lr)
+        self.head.train()
+        for _ in range(self.steps):
+            batch = tuples[torch.randint(len(tuples), (min(64, len(tuples)),), generator=generator)]
+            target = torch.randint(math.factorial(self.num_clips), (len(batch),), generator=generator)
+            shuffled = torch.gather(batch, 1, orders[target][:, :, None].expand(-1, -1, batch.shape[-1]))
+            loss = F.cross_entropy(self.head(shuffled), target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    @torch.no_grad()
+    def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
+        if self.head is None:
+            raise RuntimeError("OrderScorer.score before fit (or load_fitted)")
+        self.head.eval()
+        tuples, covered = self.tuples(encoder, features)
+        return clip_scores_to_frames(order_confidence_scores(self.head, tuples).numpy(), covered, len(features))

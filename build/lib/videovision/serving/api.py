@@ -1,0 +1,259 @@
+"""The HTTP API and web page (FastAPI, served by uvicorn).
+
+- ``POST /jobs`` (multipart field ``file``): a video upload becomes a job (202); ``GET /jobs/{id}``: its
+  status, progress and, when done, its result (top classes, per-frame probabilities); results live on disk
+  (:mod:`videovision.serving.jobs`). ``GET /samples`` and ``POST /samples/jobs?name=``: the same for a
+  sample video the server has.
+- ``WS /ws/stream``: frame-by-frame streaming; the client sends images (JPEG/PNG bytes), the server answers
+  each with the top classes, carrying the encoder state per connection (``"reset"`` starts again).
+- ``GET /healthz``, ``GET /openapi.json`` (and ``/docs``), ``GET /``: the web page.
+
+Limits: an upload over ``max_upload_mb`` is refused with 413, a file that is no video (by its name) with
+415, one that does not decode with 422 (the reason in ``detail``), and a new job while ``max_active_jobs``
+are queued or running with 429. Bad input fails its request or its job, never the server.
+The model is loaded once, in the lifespan, and handed to the endpoints through dependencies
+(FastAPI's "Dependencies" and "Lifespan Events" docs).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse
+from PIL import Image, UnidentifiedImageError
+
+from data_modules.video_io import VideoDecodeError, probe_video
+
+from .analysis import analyse_video, write_preview
+from .jobs import JobRunner, JobStore
+from .model import ServedClassifier, load_classifier
+from .runtime import EagerStep, OrtStep, make_step
+from .stream import scaled_size
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".ogv")
+PAGE = Path(__file__).parent / "static" / "index.html"
+_CHUNK = 1 << 20
+
+
+@dataclass
+class Settings:
+    """What the server serves and its limits."""
+
+    checkpoint: str
+    config: str = "demo/probe.yaml"
+    data_dir: str = "runs/serve"
+    runtime: str = "eager"
+    export_dir: str = "runs/export"
+    samples_dir: str | None = None
+    max_upload_mb: float = 50.0
+    max_active_jobs: int = 4
+    top_k: int = 5
+
+
+class Service:
+    """Everything the endpoints share, made once by the lifespan."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.served: ServedClassifier = load_classifier(settings.checkpoint, settings.config)
+        self.store = JobStore(Path(settings.data_dir) / "jobs")
+        self.runner = JobRunner(self.store, self._work)
+        self.new_step()  # with the onnx runtime, exports now (once) when the export is missing or stale
+        self.started = time.time()
+
+    def new_step(self) -> EagerStep | OrtStep:
+        """A step with its own state (one per job or WebSocket connection)."""
+        return make_step(self.served, self.settings.runtime, self.settings.export_dir)[0]
+
+    def _work(self, job_id: str, progress) -> dict:
+        job = self.store.get(job_id)
+        video = self.store.folder(job_id) / job["video"]
+        meta = probe_video(str(video))
+        result = analyse_video(video, self.served, self.new_step(), meta.num_frames, self.settings.top_k, progress)
+        write_preview(video, self.store.folder(job_id) / "preview.webm")
+        return {**result, "fps": meta.fps, "num_frames": meta.num_frames}
+
+    def samples(self) -> list[str]:
+        root = self.settings.samples_dir
+        if not root or not Path(root).is_dir():
+            return []
+        files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+        first = {p.parent: p for p in reversed(files)}  # one per folder (per class in a UCF101 layout)
+        return sorted(str(p.relative_to(root)) for p in first.values())[:24]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    service = Service(app.state.settings)
+    app.state.service = service
+    service.runner.resume()
+    yield
+    service.runner.shutdown()
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The app; the model loads when it starts (uvicorn, or ``with TestClient(app)``)."""
+    app = FastAPI(title="VideoVision", summary="Action recognition on videos and live streams", lifespan=lifespan)
+    app.state.settings = settings
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        return PAGE.read_text()
+
+    @app.get("/healthz")
+    def healthz(service: ServiceDep) -> dict:
+        served = service.served
+        return {
+            "status": "ok",
+            "checkpoint": served.checkpoint,
+            "classes": served.classes,
+            "runtime": service.settings.runtime,
+            "active_jobs": len(service.store.active()),
+            "uptime_s": round(time.time() - service.started, 1),
+        }
+
+    @app.post("/jobs", status_code=202)
+    async def upload(request: Request, file: UploadFile, service: ServiceDep) -> dict:
+        """Upload a video (multipart field ``file``); returns the job to poll at ``/jobs/{id}``."""
+        _check_capacity(service)
+        limit = int(service.settings.max_upload_mb * 1e6)
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > limit + 64 * 1024:  # multipart overhead allowed
+            raise HTTPException(413, f"upload of {declared} bytes exceeds the limit of {limit} bytes")
+        suffix = Path(file.filename or "").suffix.lower()
+        if suffix not in VIDEO_SUFFIXES:
+            raise HTTPException(415, f"{file.filename!r} is not a supported video type (one of {VIDEO_SUFFIXES})")
+        job_id, folder = service.store.new_folder()
+        video = folder / f"upload{suffix}"
+        try:
+            size = 0
+            with video.open("wb") as out:
+                while chunk := await file.read(_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise HTTPException(413, f"upload exceeds the limit of {limit} bytes")
+                    out.write(chunk)
+            return await run_in_threadpool(_accept, service, job_id, file.filename or video.name, video)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    @app.get("/samples")
+    def samples(service: ServiceDep) -> list[str]:
+        return service.samples()
+
+    @app.post("/samples/jobs", status_code=202)
+    def sample_job(name: str, service: ServiceDep) -> dict:
+        """A job for the sample video ``name`` (one of ``GET /samples``)."""
+        if name not in service.samples():
+            raise HTTPException(404, f"no sample named {name!r}")
+        _check_capacity(service)
+        job_id, folder = service.store.new_folder()
+        video = folder / f"upload{Path(name).suffix.lower()}"
+        shutil.copyfile(Path(service.settings.samples_dir) / name, video)
+        return _accept(service, job_id, name, video)
+
+    @app.get("/jobs")
+    def jobs(service: ServiceDep) -> list[dict]:
+        return service.store.list()
+
+    @app.get("/jobs/{job_id}")
+    def job(job_id: str, service: ServiceDep) -> dict:
+        found = _job(service, job_id)
+        return {**found, "result": service.store.result(job_id) if found["status"] == "done" else None}
+
+    @app.get("/jobs/{job_id}/video")
+    def job_video(job_id: str, service: ServiceDep) -> FileResponse:
+        """The job's video as WebM (any browser plays it), once the job is done."""
+        _job(service, job_id)
+        preview = service.store.folder(job_id) / "preview.webm"
+        if not preview.is_file():
+            raise HTTPException(404, f"job {job_id} has no preview yet")
+        return FileResponse(preview, media_type="video/webm")
+
+    @app.websocket("/ws/stream")
+    async def stream(websocket: WebSocket) -> None:
+        """Send frames as image bytes (JPEG/PNG); each reply: ``{"frame", "top", "ms"}``; text ``reset``."""
+        service: Service = websocket.app.state.service
+        await websocket.accept()
+        step, count = service.new_step(), 0
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("text") == "reset":
+                    step.reset()
+                    count = 0
+                    await websocket.send_json({"reset": True})
+                    continue
+                if not message.get("bytes"):
+                    await websocket.send_json({"error": "send frames as binary JPEG or PNG images, or 'reset'"})
+                    continue
+                try:
+                    reply = await run_in_threadpool(_stream_frame, service, step, message["bytes"])
+                except (UnidentifiedImageError, OSError, ValueError) as exc:
+                    await websocket.send_json({"error": f"frame {count}: not an image ({exc})"})
+                    continue
+                await websocket.send_json({"frame": count, **reply})
+                count += 1
+        except WebSocketDisconnect:
+            pass
+
+    return app
+
+
+def _check_capacity(service: Service) -> None:
+    active = len(service.store.active())
+    if active >= service.settings.max_active_jobs:
+        raise HTTPException(
+            429,
+            f"{active} jobs are queued or running (the limit is {service.settings.max_active_jobs}); retry later",
+            headers={"Retry-After": "5"},
+        )
+
+
+def _accept(service: Service, job_id: str, filename: str, video: Path) -> dict:
+    """Probe the stored upload (422 with the reason when it does not decode), then queue its job."""
+    try:
+        meta = probe_video(str(video))
+    except VideoDecodeError as exc:
+        raise HTTPException(422, f"{filename}: not a decodable video: {str(exc).split(': ', 1)[-1]}") from exc
+    job = service.store.add(job_id, filename, video)
+    service.runner.submit(job_id)
+    return {**job, "num_frames": meta.num_frames, "fps": meta.fps}
+
+
+def _job(service: Service, job_id: str) -> dict:
+    found = service.store.get(job_id)
+    if found is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return found
+
+
+def _stream_frame(service: Service, step: EagerStep | OrtStep, data: bytes) -> dict:
+    with Image.open(io.BytesIO(data)) as image:
+        image = image.convert("RGB")
+        frame = np.array(image.resize(scaled_size(*image.size, service.served.preprocess.resize)))
+    start = time.perf_counter()
+    probs = step(service.served.preprocess(frame[None]).numpy())
+    order = np.argsort(probs)[::-1][: service.settings.top_k]
+    top = [{"label": service.served.classes[i], "prob": round(float(probs[i]), 4)} for i in order]
+    return {"top": top, "ms": round(1000 * (time.perf_counter() - start), 2)}

@@ -1,0 +1,212 @@
+"""``videovision anomaly fit|score|bench``: frame-level video anomaly detection with a (self-supervised) encoder.
+
+- ``fit --config experiments/anomaly/<dataset>.yaml``: encode the normal training videos, fit the scorer,
+  save it to ``<out_dir>/scorer.pt``;
+- ``score --config ...``: score every test frame with the saved scorer; write ``scores/<video>.npy|.csv``,
+  ``metrics.json`` (micro and macro frame-level AUROC), ``timelines/<video>.png`` and ``summary.png``;
+- ``bench``: the embedded benchmark: generate anomalous moving digits, pretrain VCOP and SimCLR on its normal
+  training videos (the demo configs, through :mod:`videovision.runs`), then every scorer x encoder (random init,
+  SimCLR, VCOP) -> micro and macro AUROC and run time, printed as a table and saved to ``<run_dir>/results.json``.
+
+A config names ``reader`` (an :class:`AnomalyReader`), ``encoder``, ``checkpoint`` (null = random init),
+``scorer`` (a ``class_path``), ``frame_size``, ``sigma`` (Gaussian smoothing of frame scores, in frames),
+``normalise_per_video`` (per-video min-max: uses test statistics, off by default) and ``out_dir``;
+``--checkpoint``, ``--out-dir`` and ``--set key.path=value`` override it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from jsonargparse import ArgumentParser
+
+from data_modules.anomaly_readers import AnomalyReader
+
+from .. import runs
+from ..anomaly.pipeline import EncodedSplit, encode_split, score_split, write_results
+from ..anomaly.scorers import AnomalyScorer, CombinedScorer
+from ..checkpoints import load_encoder_weights, load_state_dict_file
+from ..config import compose, override
+from ..models.encoder import ClipEncoder
+
+SCORER_FILE = "scorer.pt"
+BENCH_SCORERS = ("knn", "next_step", "order")
+PRETRAINING = {"simclr": "demo/pretrain_simclr.yaml", "vcop": "demo/pretrain.yaml"}
+
+
+def _config_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="videovision anomaly", exit_on_error=False)
+    parser.add_argument("--reader", type=AnomalyReader, required=True)
+    parser.add_argument("--encoder", type=ClipEncoder, required=True)
+    parser.add_argument("--checkpoint", type=str | None, default=None)
+    parser.add_argument("--scorer", type=AnomalyScorer | None, default=None)
+    parser.add_argument("--frame_size", type=int, default=32)
+    parser.add_argument("--sigma", type=float, default=3.0)
+    parser.add_argument("--normalise_per_video", type=bool, default=False)
+    parser.add_argument("--out_dir", type=str, default="runs/anomaly/out")
+    return parser
+
+
+def build(config: str | Path | dict, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The instantiated config: reader, encoder (with the checkpoint's weights), scorer and settings."""
+    composed = override(compose(config) if not isinstance(config, dict) else config, overrides or {})
+    parser = _config_parser()
+    built = parser.instantiate_classes(parser.parse_object(composed))
+    if built.checkpoint:
+        load_encoder_weights(built.encoder, built.checkpoint)
+    built.encoder.eval()
+    return dict(built)
+
+
+def _cache(settings: dict[str, Any]) -> Path:
+    return Path(settings["out_dir"]) / "metadata.json"
+
+
+def fit(settings: dict[str, Any]) -> EncodedSplit:
+    """Encode the training videos, fit the scorer, save it; returns the encoded training split."""
+    reader, encoder, scorer = settings["reader"], settings["encoder"], settings["scorer"]
+    if scorer is None:
+        raise ValueError("the config names no scorer: set scorer.class_path (e.g. anomaly/scorers/knn.yaml)")
+    reader.prepare()
+    train = encode_split(encoder, reader, "train", _cache(settings), settings["frame_size"])
+    scorer.fit(encoder, train.features, settings["checkpoint"])
+    out = Path(settings["out_dir"]) / SCORER_FILE
+    torch.save(scorer.state_dict(), out)
+    print(f"fitted {type(scorer).__name__} on {len(train.features)} training videos ({len(train.skipped)} skipped)")
+    print(f"saved {out}")
+    return train
+
+
+def score(settings: dict[str, Any], plots: bool = True) -> dict[str, Any]:
+    """Score every test frame with the scorer saved by :func:`fit`; write scores, metrics and plots."""
+    encoder, scorer, out_dir = settings["encoder"], settings["scorer"], Path(settings["out_dir"])
+    scorer.load_fitted(encoder, load_state_dict_file(out_dir / SCORER_FILE))
+    test = encode_split(encoder, settings["reader"], "test", _cache(settings), settings["frame_size"])
+    metrics = write_results(
+        out_dir,
+        test,
+        score_split(scorer, encoder, test),
+        settings["sigma"],
+        settings["normalise_per_video"],
+        plots,
+        {"scorer": type(scorer).__name__, "checkpoint": settings["checkpoint"]},
+    )
+    print(f"micro AUROC {metrics['micro_auroc']:.4f}, macro AUROC {metrics['macro_auroc']:.4f} -> {out_dir}")
+    return metrics
+
+
+def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int) -> str:
+    checkpoint = run_dir / f"pretrain_{name}" / "checkpoints" / "last.ckpt"
+    if checkpoint.exists():
+        print(f"reusing {checkpoint}")
+        return str(checkpoint)
+    overrides = {
+        "data.init_args.reader": reader,
+        runs.CHECKPOINT_DIR: str(checkpoint.parent),
+        "trainer.logger.init_args.save_dir": str(run_dir),
+        "trainer.max_epochs": epochs,
+        **runs.QUIET,
+    }
+    runs.fit(PRETRAINING[name], overrides)
+    return str(checkpoint)
+
+
+def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
+    """Every scorer x encoder on the embedded benchmark; prints and saves the table."""
+    start = time.time()
+    base = compose(config)
+    build(base)["reader"].prepare()
+    checkpoints = {"random_init": None}
+    for name in PRETRAINING:
+        begin = time.time()
+        checkpoints[name] = _pretrain(name, base["reader"], run_dir, pretrain_epochs)
+        print(f"pretrained {name} in {time.time() - begin:.0f} s")
+    results: dict[str, dict[str, Any]] = {}
+    for encoder_name, checkpoint in checkpoints.items():
+        begin = time.time()
+        settings = build(base, {"checkpoint": checkpoint})
+        encoder, reader, frame_size = settings["encoder"], settings["reader"], settings["frame_size"]
+        train = encode_split(encoder, reader, "train", run_dir / "metadata.json", frame_size)
+        test = encode_split(encoder, reader, "test", run_dir / "metadata.json", frame_size)
+        print(f"{encoder_name}: encoded every frame in {time.time() - begin:.0f} s")
+        fitted: dict[str, AnomalyScorer] = {}
+        for scorer_name in (*BENCH_SCORERS, "combined"):
+            begin = time.time()
+            out_dir = run_dir / encoder_name / scorer_name
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if scorer_name == "combined":  # the three scorers just fitted, not fitted again
+                scorer = CombinedScorer([fitted[s] for s in BENCH_SCORERS])
+            else:
+                scorer = build(base, {"scorer": compose(f"anomaly/scorers/{scorer_name}.yaml")})["scorer"]
+                scorer.fit(encoder, train.features, checkpoint)
+                fitted[scorer_name] = scorer
+            torch.save(scorer.state_dict(), out_dir / SCORER_FILE)
+            extra = {"scorer": scorer_name, "checkpoint": checkpoint}
+            plots = scorer_name == "combined"
+            metrics = write_results(
+                out_dir, test, score_split(scorer, encoder, test), settings["sigma"], False, plots, extra
+            )
+            results.setdefault(scorer_name, {})[encoder_name] = {
+                "micro_auroc": metrics["micro_auroc"],
+                "macro_auroc": metrics["macro_auroc"],
+                "seconds": round(time.time() - begin, 1),
+            }
+            print(
+                f"{encoder_name} {scorer_name}: micro {metrics['micro_auroc']:.3f} macro {metrics['macro_auroc']:.3f}"
+            )
+    summary = {"minutes": round((time.time() - start) / 60, 2), "pretrain_epochs": pretrain_epochs, "results": results}
+    (run_dir / "results.json").write_text(json.dumps(summary, indent=2))
+    print_table(results, summary["minutes"])
+    return summary
+
+
+def print_table(results: dict[str, dict[str, dict[str, float]]], minutes: float) -> None:
+    """The README table: one row per scorer, micro / macro AUROC per encoder."""
+    encoders = list(next(iter(results.values())))
+    print("\nFrame-level AUROC on anomalous moving digits, micro / macro (sigma 3)")
+    print(f"| {'scorer':<10} | " + " | ".join(f"{e:>15}" for e in encoders) + " |")
+    print("|" + "---|" * (len(encoders) + 1))
+    for scorer, row in results.items():
+        cells = [f"{row[e]['micro_auroc']:.3f} / {row[e]['macro_auroc']:.3f}" for e in encoders]
+        print(f"| {scorer:<10} | " + " | ".join(f"{c:>15}" for c in cells) + " |")
+    print(f"total run time {minutes:.1f} min (data generation, 2 pretrainings, {len(results) * len(encoders)} cells)")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    parser = argparse.ArgumentParser(prog="videovision anomaly", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("fit", "score"):
+        command = sub.add_parser(name, help=f"{name} a scorer (see experiments/anomaly/)")
+        command.add_argument("--config", required=True, help="experiments/anomaly/<dataset>.yaml")
+        command.add_argument("--checkpoint", help="encoder checkpoint (overrides the config's)")
+        command.add_argument("--out-dir", help="output folder (overrides the config's out_dir)")
+        command.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE", help="dotted config override, value in YAML"
+        )
+    command = sub.add_parser("bench", help="the embedded benchmark table (make anomaly)")
+    command.add_argument("--config", default="anomaly/base/digits.yaml", help="data and encoder (default: %(default)s)")
+    command.add_argument("--run-dir", default="runs/anomaly", help="where checkpoints and results go")
+    command.add_argument(
+        "--pretrain-epochs",
+        type=int,
+        default=50,
+        help="epochs of each pretraining (VCOP: 4 steps, SimCLR: 2 steps each; default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "bench":
+        return bench(args.config, Path(args.run_dir), args.pretrain_epochs)
+    overrides = {k: v for k, v in (("checkpoint", args.checkpoint), ("out_dir", args.out_dir)) if v is not None}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. reader.init_args.root=/data/avenue")
+        overrides[key] = yaml.safe_load(value)
+    settings = build(args.config, overrides)
+    Path(settings["out_dir"]).mkdir(parents=True, exist_ok=True)
+    return fit(settings) if args.command == "fit" else score(settings)

@@ -1,0 +1,73 @@
+"""Dense per-frame features for tracking: an encoder's ResNet stages at a chosen stride, L2-normalised per cell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from data_modules.transforms import KINETICS_MEAN, KINETICS_STD
+
+from ..checkpoints import load_encoder_weights
+from ..config import compose
+from ..models import ClipEncoder, ResNetFrames
+
+# Output stride of a torchvision ResNet after the stem and its first n stages.
+STRIDE_STAGES = {4: 1, 8: 2, 16: 3, 32: 4}
+
+
+class DenseFeatures(nn.Module):
+    """uint8 frames (T, H, W, 3) -> L2-normalised maps (T, C, H / stride, W / stride), as CRW's evaluation
+    (Jabri et al. 2020, ``code/test.py``: encoder maps, ``F.normalize`` over channels).
+
+    ``stride`` picks how many residual stages of ``backbone`` run (4: stem + layer1, 8: + layer2, ...); the
+    backbone must have them. Frames are normalised as the training transforms do (Kinetics mean and std).
+    """
+
+    def __init__(self, backbone: ResNetFrames, stride: int = 8, batch_size: int = 16) -> None:
+        super().__init__()
+        if stride not in STRIDE_STAGES:
+            raise ValueError(f"stride must be one of {sorted(STRIDE_STAGES)}, got {stride}")
+        stages = STRIDE_STAGES[stride]
+        if stages > len(backbone.stages):
+            raise ValueError(f"stride {stride} needs {stages} ResNet stages, the backbone has {len(backbone.stages)}")
+        self.stride = stride
+        self.stem, self.stages = backbone.stem, backbone.stages[:stages]
+        self.batch_size = batch_size
+        self.register_buffer("mean", torch.tensor(KINETICS_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(KINETICS_STD).view(1, 3, 1, 1), persistent=False)
+
+    @torch.no_grad()
+    def forward(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+        video = torch.as_tensor(np.asarray(frames)).permute(0, 3, 1, 2).float().div_(255)
+        video = (video - self.mean) / self.std
+        maps = [self.stages(self.stem(chunk)) for chunk in video.split(self.batch_size)]
+        return F.normalize(torch.cat(maps), dim=1)
+
+
+def encoder_backbone(encoder: nn.Module) -> ResNetFrames:
+    """The per-frame ResNet of a VideoVision encoder (``FrameTemporalEncoder.backbone``) or the ResNet itself."""
+    backbone = encoder if isinstance(encoder, ResNetFrames) else getattr(encoder, "backbone", None)
+    if not isinstance(backbone, ResNetFrames):
+        raise TypeError(f"{type(encoder).__name__} has no ResNetFrames backbone to take dense features from")
+    return backbone
+
+
+def load_encoder(config: dict | str | Path, checkpoint: str | Path | None = None, seed: int = 0) -> ClipEncoder:
+    """An encoder from its ``class_path`` + ``init_args`` mapping or YAML file (e.g. ``demo/base/encoder.yaml``),
+    with the ``encoder.*`` weights of a VideoVision checkpoint, or randomly initialised (seeded) when
+    ``checkpoint`` is None."""
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser()
+    parser.add_argument("--encoder", type=ClipEncoder)
+    torch.manual_seed(seed)
+    encoder = parser.instantiate(
+        parser.parse_object({"encoder": config if isinstance(config, dict) else compose(config)})
+    ).encoder
+    if checkpoint is not None:
+        load_encoder_weights(encoder, checkpoint)
+    return encoder.eval()
