@@ -1,3 +1,0 @@
-"""VideoVision: video understanding with little labelled data, on PyTorch Lightning."""
-
-__version__ = "0.1.0"
