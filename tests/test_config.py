@@ -120,7 +120,9 @@ def test_build_applies_override_dicts_then_command_line_arguments(cli_env, tmp_p
 
 def test_an_installed_copy_finds_its_configs_from_any_directory(tmp_path):
     """``pip install .`` (not editable) ships experiments/ beside the packages; tools run from elsewhere."""
-    root = Path(__file__).parent.parent
+    root = tmp_path / "source"  # a copy, so the build leaves nothing in the checkout
+    ignore = shutil.ignore_patterns(".git", ".venv", "data", "runs", "build", "*.egg-info", "__pycache__")
+    shutil.copytree(Path(__file__).parent.parent, root, ignore=ignore)
     target = tmp_path / "site"
     subprocess.run(
         [
