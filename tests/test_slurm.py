@@ -92,18 +92,33 @@ def _wait(env, job_id: str, out: Path, timeout: float = 240) -> dict[str, str]:
     raise AssertionError(f"job {job_id} still {info.get('JobState')} after {timeout} s; its output ends:\n{log}")
 
 
-def _rank_pid(job_id: str, rank: int) -> int:
-    """PID of the task with SLURM_PROCID ``rank`` in job ``job_id`` (the nodes are this machine)."""
-    wanted = {f"SLURM_JOB_ID={job_id}".encode(), f"SLURM_PROCID={rank}".encode()}
+def _job_processes(job_id: str) -> dict[int, set[bytes]]:
+    """This machine's ``videovision`` processes in job ``job_id`` (the nodes are this machine): PID -> environment."""
+    found = {}
     for proc in Path("/proc").iterdir():
         try:
-            if b"videovision" in (proc / "cmdline").read_bytes() and wanted <= set(
-                (proc / "environ").read_bytes().split(b"\0")
-            ):
-                return int(proc.name)
+            env = set((proc / "environ").read_bytes().split(b"\0"))
+            if b"videovision" in (proc / "cmdline").read_bytes() and f"SLURM_JOB_ID={job_id}".encode() in env:
+                found[int(proc.name)] = env
         except (OSError, ValueError):
             continue
+    return found
+
+
+def _rank_pid(job_id: str, rank: int) -> int:
+    """PID of the task with SLURM_PROCID ``rank`` in job ``job_id``."""
+    for pid, env in _job_processes(job_id).items():
+        if f"SLURM_PROCID={rank}".encode() in env:
+            return pid
     raise AssertionError(f"no process of rank {rank} in job {job_id}")
+
+
+def _logs(env, out: Path) -> str:
+    """The end of the job's output and of the controller's log, for failure messages."""
+    parts = []
+    for name, path in (("job output", out), ("slurmctld.log", Path(env["SLURM_TEST_ROOT"]) / "log" / "slurmctld.log")):
+        parts.append(f"{name} ends:\n" + (path.read_text()[-2000:] if path.exists() else "(none)"))
+    return "\n".join(parts)
 
 
 def _overrides(tiny_digits: Path, run: Path, *extra: str) -> list[str]:
@@ -137,22 +152,26 @@ def test_preempted_job_requeues_and_resumes_to_the_same_step_count(slurm, tiny_d
     :class:`videovision.callbacks.slurm_requeue.SLURMRequeue` saves and requeues from both ranks together.
     """
     out, run = tmp_path / "job.out", tmp_path / "run"
-    steps = 200
+    steps = 80  # few enough that the resumed run ends soon on a loaded machine, enough that the signal lands mid-fit
     job = _submit(slurm, "single_node.sbatch", 1, 2, out, *_overrides(tiny_digits, run, f"--trainer.max_steps={steps}"))
     deadline = time.time() + 120
     while not list(run.glob("checkpoints/*.ckpt")) and time.time() < deadline:
-        time.sleep(0.2)  # the first epoch's checkpoint (a few steps of 200) shows that the fit is under way
+        time.sleep(0.2)  # the first epoch's checkpoint (a few steps of 80) shows that the fit is under way
     os.kill(_rank_pid(job, 1), signal.SIGUSR1)
     deadline = time.time() + 120
     while int(_job(slurm, job).get("Restarts", 0)) < 1 and time.time() < deadline:
         time.sleep(1)
-    assert int(_job(slurm, job).get("Restarts", 0)) == 1, out.read_text()[-3000:]
-    # SLURM holds a requeued job back for about two minutes; let it start now.
+    assert int(_job(slurm, job).get("Restarts", 0)) == 1, _logs(slurm, out)
+    # SLURM holds a requeued job back for about two minutes, long enough on a real cluster for the first
+    # run's ranks to exit. Wait for them (on a loaded machine they can still be writing), then start it now.
+    deadline = time.time() + 60
+    while _job_processes(job) and time.time() < deadline:
+        time.sleep(0.5)
+    assert not _job_processes(job), "the first run's ranks did not exit\n" + _logs(slurm, out)
     subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], env=slurm, check=True)
-    info = _wait(slurm, job, out)
-    log = out.read_text()
-    assert int(info["Restarts"]) == 1, log[-3000:]
-    assert info["JobState"] == "COMPLETED", log[-3000:]
+    info = _wait(slurm, job, out, timeout=480)  # a hang detector: on a loaded machine the resumed run is slow
+    assert int(info["Restarts"]) == 1, _logs(slurm, out)
+    assert info["JobState"] == "COMPLETED", _logs(slurm, out)
     assert list(run.glob("hpc_ckpt_*.ckpt")), "a hpc checkpoint is saved on SIGUSR1"
-    assert "Restored all states from the checkpoint" in log, log[-3000:]
+    assert "Restored all states from the checkpoint" in out.read_text(), _logs(slurm, out)
     assert _steps(run) == steps
