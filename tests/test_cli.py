@@ -107,6 +107,7 @@ def test_objectives_sum_with_their_weights_and_monitors_are_logged(cli_env):
     m = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
     assert abs(m["train/loss_epoch"] - (m["train/simclr_loss_epoch"] + 0.5 * m["train/vcop_loss_epoch"])) < 1e-4
     assert 0.0 <= m["val/online_probe_top1"] <= 1.0 and 0.0 <= m["val/knn_top1"] <= 1.0
+    assert 0.0 < m["train/embedding_std"] < 1.0 and -1.0 <= m["val/embedding_cosine"] <= 1.0
 
 
 def test_bf16_mixed_precision_on_cpu(cli_env, tmp_path):
