@@ -147,14 +147,18 @@ class PairClipSampler(ClipSampler):
     """Two clips of one video for contrastive learning (CVRL, Qian et al., CVPR 2021).
 
     The gap between the two starts is drawn from a linearly decreasing density on
-    ``[0, max_gap]`` (CVRL's choice, which favours short gaps), then the pair is placed
-    uniformly. ``max_gap`` defaults to all the room the video has.
+    ``[1, max_gap]`` (CVRL's choice, which favours short gaps), then the pair is placed
+    uniformly: the two clips never start at the same frame. ``max_gap`` defaults to all the
+    room the video has. A video with no room (shorter than :meth:`frames_needed`) follows
+    ``short_video`` and may give the same clip twice; the data module reports such videos.
     """
 
     num_clips = 2
 
     def __init__(self, max_gap: int | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
+        if max_gap is not None and max_gap < 1:
+            raise ValueError(f"PairClipSampler: max_gap must be >= 1 (the two clips differ), got {max_gap}")
         self.max_gap = max_gap
 
     def frames_needed(self, step: int) -> int:
@@ -164,6 +168,7 @@ class PairClipSampler(ClipSampler):
     def starts(self, num_frames: int, step: int, rng: np.random.Generator) -> np.ndarray:
         room = max(0, num_frames - self.clip_span(step))
         limit = room if self.max_gap is None else min(room, self.max_gap)
-        gap = int(limit * (1.0 - math.sqrt(1.0 - rng.random())))  # inverse CDF of 2(1 - x)
+        # inverse CDF of 2(1 - x) on [0, 1) scaled to 0..limit-1, shifted to 1..limit; 0 only without room
+        gap = min(limit, 1 + int(limit * (1.0 - math.sqrt(1.0 - rng.random()))))
         first = rng.integers(room - gap + 1)
         return np.array([first, first + gap])

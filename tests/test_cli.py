@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import torch
 
 from videovision.cli import VideoVisionCLI
 from videovision.commands import main
+from videovision.models import ViTFrames
 
 from .conftest import CONFIGS
 
@@ -107,6 +109,7 @@ def test_objectives_sum_with_their_weights_and_monitors_are_logged(cli_env):
     m = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
     assert abs(m["train/loss_epoch"] - (m["train/simclr_loss_epoch"] + 0.5 * m["train/vcop_loss_epoch"])) < 1e-4
     assert 0.0 <= m["val/online_probe_top1"] <= 1.0 and 0.0 <= m["val/knn_top1"] <= 1.0
+    assert 0.0 < m["train/embedding_std"] < 1.0 and -1.0 <= m["val/embedding_cosine"] <= 1.0
 
 
 def test_bf16_mixed_precision_on_cpu(cli_env, tmp_path):
@@ -158,3 +161,12 @@ def test_a_file_that_is_not_a_checkpoint_is_named(cli_env, tmp_path, capsys, opt
         main(["test", f"--config={CONFIGS / 'tiny_probe.yaml'}", *cli_env, f"{option}={notes}"])
     message = str(info.value) + capsys.readouterr().err
     assert f"not a checkpoint: {notes}" in message
+
+
+def test_a_vit_backbone_runs_vcop_through_the_cli(cli_env):
+    vit = {
+        "class_path": "videovision.models.ViTFrames",
+        "init_args": {"num_layers": 1, "hidden_dim": 32, "mlp_dim": 64},
+    }
+    cli = _pretrain(cli_env, f"--model.init_args.encoder.init_args.backbone={json.dumps(vit)}", "--trainer.max_steps=1")
+    assert isinstance(cli.model.encoder.backbone, ViTFrames) and cli.trainer.global_step == 1

@@ -171,6 +171,31 @@ def test_samplers_never_lie_about_a_16_frame_video():
     assert starts == {0, 1, 2}, "20 frames at stride 1 and gap 3 (18 needed): a random start among 3"
 
 
+def test_the_two_clips_of_a_pair_differ_on_a_16_frame_video():
+    """The demo's pair (4 frames, stride 3) spans 10 frames: on 16 frames the room is 6, and the gap
+    (1..6) is never 0, which it was with probability 11/36 before; short gaps stay the likelier."""
+    rng = np.random.default_rng(0)
+    sampler = PairClipSampler(clip_len=4, stride=3)
+    pairs = np.stack([sampler(16, 25.0, rng) for _ in range(3000)])
+    gaps = pairs[:, 1, 0] - pairs[:, 0, 0]
+    assert set(gaps.tolist()) == {1, 2, 3, 4, 5, 6}
+    assert (pairs[:, :, -1] <= 15).all() and (np.diff(pairs, axis=2) == 3).all()
+    counts = np.bincount(gaps, minlength=7)[1:]
+    assert (np.diff(counts) < 0).all(), f"a linearly decreasing density: {counts}"
+    assert {tuple(sampler(11, 25.0, rng)[:, 0].tolist()) for _ in range(20)} == {(0, 1)}, "room 1: gap 1"
+    no_room = PairClipSampler(clip_len=16)
+    assert not no_room.fits(16, 25.0) and no_room.frames_needed(1) == 17
+    assert no_room(16, 25.0, rng).tolist() == [list(range(16))] * 2, "short_video applies: the same clip"
+    with pytest.raises(ValueError, match="max_gap must be >= 1"):
+        PairClipSampler(max_gap=0)
+
+
+def test_a_pair_with_no_room_is_reported(tiny_digits, tmp_path, caplog):
+    with caplog.at_level("WARNING"):
+        _datamodule(tiny_digits, PairClipSampler(clip_len=16), tmp_path)
+    assert "32 of 32 videos are shorter than the 17 frames a sample of PairClipSampler spans" in caplog.text
+
+
 def test_videos_too_short_for_a_sample_are_reported_or_skipped(tiny_digits, tmp_path, caplog):
     tuples = TupleClipSampler(num_clips=3, clip_len=4, stride=3, gap=3, short_video="skip")
     with caplog.at_level("WARNING"), pytest.raises(ValueError, match="no decodable video"):

@@ -1,4 +1,5 @@
-"""Under DDP on 2 CPU processes: NT-Xent with batch B equals 1 process with 2B; so do the pretraining monitors."""
+"""Under DDP on 2 CPU processes: NT-Xent with batch B equals 1 process with 2B; so do the pretraining monitors
+(online probe, kNN and the collapse monitors)."""
 
 from __future__ import annotations
 
@@ -60,15 +61,14 @@ class _TinyEncoder(ClipEncoder):
     out_dim = 4
 
 
-def _monitor_scores(
-    val: list[tuple[torch.Tensor, ...]], bank: list[tuple[torch.Tensor, torch.Tensor]]
-) -> dict[str, float]:
-    """What SSLPretrainModule's validation epoch end logs for these per-rank parts."""
+def _monitor_scores(val: list[tuple[torch.Tensor, ...]], bank: list[tuple[torch.Tensor, ...]]) -> dict[str, float]:
+    """What SSLPretrainModule's validation and training epoch ends log for these per-rank parts."""
     module = SSLPretrainModule(_TinyEncoder(), [VCOPObjective], num_classes=3, knn_k=3)
     module._val, module._bank = list(val), list(bank)
     logged: dict[str, float] = {}
     module.log = lambda key, value, **kwargs: logged.__setitem__(key, float(value))  # no trainer here
     module.on_validation_epoch_end()
+    module.on_train_epoch_end()
     return logged
 
 
@@ -85,14 +85,18 @@ def test_pretraining_monitors_on_two_processes_equal_one_process():
     torch.manual_seed(0)
     features, probs = torch.randn(10, 4), torch.randn(10, 3).softmax(1)
     labels, index = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 0]), torch.arange(10)
-    bank, bank_labels = torch.randn(12, 4), torch.arange(12) % 3
-    single = _monitor_scores([(features, probs, labels, index)], [(bank, bank_labels)])
+    bank, bank_labels, bank_index = torch.randn(12, 4), torch.arange(12) % 3, torch.arange(12)
+    single = _monitor_scores([(features, probs, labels, index)], [(bank, bank_labels, bank_index)])
 
     # a padded distributed sampler: rank 1 repeats video 0 to hold as many rows as rank 0
     parts = [torch.arange(0, 5), torch.tensor([5, 6, 7, 8, 9, 0])]
     val = [(features[p], probs[p], labels[p], index[p]) for p in parts]
-    banks = [(bank[:7], bank_labels[:7]), (bank[7:], bank_labels[7:])]
+    # the training bank too: rank 1 repeats training video 3
+    banks = [
+        (bank[rows], bank_labels[rows], bank_index[rows]) for rows in ([0, 1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 3])
+    ]
     out = mp.Manager().dict()
     mp.spawn(_monitor_worker, args=(_free_port(), val, banks, out), nprocs=2, join=True)
-    assert set(single) == {"val/online_probe_top1", "val/knn_top1"}
+    monitors = {"online_probe_top1", "knn_top1", "embedding_std", "embedding_cosine"}
+    assert set(single) == {f"val/{m}" for m in monitors} | {"train/embedding_std", "train/embedding_cosine"}
     assert out[0] == out[1] == single

@@ -153,10 +153,12 @@ def test_unlabelled_rows_of_the_knn_bank_do_not_vote():
         module.on_validation_epoch_end()
         return logged
 
-    unlabelled = (torch.randn(7, 4) * 10, torch.full((7,), -1))
-    mixed = scores([(bank[:5], bank_labels[:5]), unlabelled, (bank[5:], bank_labels[5:])])
-    assert mixed == scores([(bank, bank_labels)])
-    assert set(scores([unlabelled])) == {"val/online_probe_top1"}  # no labelled row: no kNN
+    unlabelled = (torch.randn(7, 4) * 10, torch.full((7,), -1), torch.arange(20, 27))
+    mixed = scores(
+        [(bank[:5], bank_labels[:5], torch.arange(5)), unlabelled, (bank[5:], bank_labels[5:], torch.arange(5, 12))]
+    )
+    assert mixed == scores([(bank, bank_labels, torch.arange(12))])
+    assert "val/knn_top1" not in scores([unlabelled])  # no labelled row: no kNN
 
 
 def test_video_level_metrics_are_made_on_the_module_device(tiny_digits, cli_env):

@@ -73,14 +73,15 @@ def is_weights_file(weights: str | None) -> bool:
     )
 
 
-def load_classifier_weights(net: nn.Module, path: str, arch: str) -> None:
-    """Load a torchvision classifier's weights from ``path`` into ``net``, ignoring its ``fc`` layer."""
-    state = {k: v for k, v in load_state_dict_file(path).items() if not k.startswith("fc.")}
+def load_classifier_weights(net: nn.Module, path: str, arch: str, head: str = "fc.") -> None:
+    """Load a torchvision classifier's weights from ``path`` into ``net``, ignoring its classifier (the keys
+    starting with ``head``: ``fc.`` for ResNets, ``heads.`` for Vision Transformers)."""
+    state = {k: v for k, v in load_state_dict_file(path).items() if not k.startswith(head)}
     try:
         missing, unexpected = net.load_state_dict(state, strict=False)
     except RuntimeError as exc:
         raise ValueError(f"{path}: does not fit {arch}: {str(exc).splitlines()[1].strip()}") from exc
-    if [k for k in missing if not k.startswith("fc.")] or unexpected:
+    if [k for k in missing if not k.startswith(head)] or unexpected:
         raise ValueError(f"{path}: does not fit {arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 

@@ -1,6 +1,6 @@
 """Encoder parts, each chosen in YAML by ``class_path``."""
 
-from .backbones import ResNetFrames
+from .backbones import FrameBackbone, ResNetFrames, ViTFrames
 from .encoder import ClipEncoder, FrameTemporalEncoder, ResNetRNNEncoder
 from .refiners import SpatialConvRefiner, TemporalConvRefiner
 from .temporal import RecurrentTemporal, TemporalModel, TransformerTemporal
@@ -8,6 +8,7 @@ from .video_cnn import Video3DCNN
 
 __all__ = [
     "ClipEncoder",
+    "FrameBackbone",
     "FrameTemporalEncoder",
     "RecurrentTemporal",
     "ResNetFrames",
@@ -17,4 +18,5 @@ __all__ = [
     "TemporalModel",
     "TransformerTemporal",
     "Video3DCNN",
+    "ViTFrames",
 ]

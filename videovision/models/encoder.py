@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .backbones import ResNetFrames
+from .backbones import FrameBackbone
 from .refiners import SpatialConvRefiner, TemporalConvRefiner
 from .temporal import TemporalModel
 
@@ -50,7 +50,7 @@ class ClipEncoder(nn.Module):
 
 
 class FrameTemporalEncoder(ClipEncoder):
-    """Per-frame backbone (a ResNet) -> optional CNN refinement -> temporal model (LSTM/GRU or a
+    """Per-frame backbone (a ResNet or a ViT) -> optional CNN refinement -> temporal model (LSTM/GRU or a
     causal Transformer) -> clip embedding.
 
     Each frame's map is average-pooled to a ``pool_grid`` x ``pool_grid`` grid and flattened.
@@ -66,7 +66,7 @@ class FrameTemporalEncoder(ClipEncoder):
 
     def __init__(
         self,
-        backbone: ResNetFrames,
+        backbone: FrameBackbone,
         temporal: Callable[[int], TemporalModel],
         spatial_refiner: Callable[[int], SpatialConvRefiner] | None = None,
         temporal_refiner: Callable[[int], TemporalConvRefiner] | None = None,

@@ -1,4 +1,4 @@
-"""Dense per-frame features for tracking: an encoder's ResNet stages at a chosen stride, L2-normalised per cell."""
+"""Dense per-frame features for tracking: an encoder's per-frame backbone at a chosen stride, L2-normalised per cell."""
 
 from __future__ import annotations
 
@@ -13,29 +13,22 @@ from data_modules.transforms import KINETICS_MEAN, KINETICS_STD
 
 from ..checkpoints import load_encoder_weights
 from ..config import compose
-from ..models import ClipEncoder, ResNetFrames
-
-# Output stride of a torchvision ResNet after the stem and its first n stages.
-STRIDE_STAGES = {4: 1, 8: 2, 16: 3, 32: 4}
+from ..models import ClipEncoder, FrameBackbone
 
 
 class DenseFeatures(nn.Module):
     """uint8 frames (T, H, W, 3) -> L2-normalised maps (T, C, H / stride, W / stride), as CRW's evaluation
     (Jabri et al. 2020, ``code/test.py``: encoder maps, ``F.normalize`` over channels).
 
-    ``stride`` picks how many residual stages of ``backbone`` run (4: stem + layer1, 8: + layer2, ...); the
-    backbone must have them. Frames are normalised as the training transforms do (Kinetics mean and std).
+    ``stride`` picks the layers of ``backbone`` that run (:meth:`FrameBackbone.dense_layers`: for a ResNet, 4 is
+    stem + layer1, 8 adds layer2, ...; for a ViT, its patch size). Frames are normalised as the training
+    transforms do (Kinetics mean and std).
     """
 
-    def __init__(self, backbone: ResNetFrames, stride: int = 8, batch_size: int = 16) -> None:
+    def __init__(self, backbone: FrameBackbone, stride: int = 8, batch_size: int = 16) -> None:
         super().__init__()
-        if stride not in STRIDE_STAGES:
-            raise ValueError(f"stride must be one of {sorted(STRIDE_STAGES)}, got {stride}")
-        stages = STRIDE_STAGES[stride]
-        if stages > len(backbone.stages):
-            raise ValueError(f"stride {stride} needs {stages} ResNet stages, the backbone has {len(backbone.stages)}")
         self.stride = stride
-        self.stem, self.stages = backbone.stem, backbone.stages[:stages]
+        self.layers = backbone.dense_layers(stride)
         self.batch_size = batch_size
         self.register_buffer("mean", torch.tensor(KINETICS_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(KINETICS_STD).view(1, 3, 1, 1), persistent=False)
@@ -44,15 +37,17 @@ class DenseFeatures(nn.Module):
     def forward(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         video = torch.as_tensor(np.asarray(frames)).permute(0, 3, 1, 2).float().div_(255)
         video = (video - self.mean) / self.std
-        maps = [self.stages(self.stem(chunk)) for chunk in video.split(self.batch_size)]
+        maps = [self.layers(chunk) for chunk in video.split(self.batch_size)]
         return F.normalize(torch.cat(maps), dim=1)
 
 
-def encoder_backbone(encoder: nn.Module) -> ResNetFrames:
-    """The per-frame ResNet of a VideoVision encoder (``FrameTemporalEncoder.backbone``) or the ResNet itself."""
-    backbone = encoder if isinstance(encoder, ResNetFrames) else getattr(encoder, "backbone", None)
-    if not isinstance(backbone, ResNetFrames):
-        raise TypeError(f"{type(encoder).__name__} has no ResNetFrames backbone to take dense features from")
+def encoder_backbone(encoder: nn.Module) -> FrameBackbone:
+    """The per-frame backbone of a VideoVision encoder (``FrameTemporalEncoder.backbone``) or the backbone itself."""
+    backbone = encoder if isinstance(encoder, FrameBackbone) else getattr(encoder, "backbone", None)
+    if not isinstance(backbone, FrameBackbone):
+        raise TypeError(
+            f"{type(encoder).__name__} has no per-frame backbone (ResNetFrames, ViTFrames) to take dense features from"
+        )
     return backbone
 
 
