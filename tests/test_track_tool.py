@@ -13,7 +13,8 @@ from videovision.config import compose, experiments_dir
 from videovision.tools import TOOLS
 from videovision.tracking.experiment import check_config, tracker_settings
 
-SPEC = {"num_sequences": 1, "num_frames": 5, "size": 64, "num_objects": 2}
+SMALL = {"num_sequences": 1, "num_frames": 5, "size": 64, "num_objects": 2}
+SPEC = {**SMALL, "crowd": SMALL}
 
 
 def _config(tmp_path: Path, task: str, **extra) -> Path:
@@ -35,7 +36,7 @@ def test_benchmarks_write_metrics_and_results(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "davis/metrics.json").read_text())["J-Mean"] == metrics["J-Mean"]
     assert len(list((tmp_path / "davis/seq01").glob("*.png"))) == 5 and (tmp_path / "davis/seq01.gif").is_file()
     mot = TOOLS["track"](["--config", str(_config(tmp_path, "mot")), "--baseline"])
-    assert {"MOTA", "IDF1", "HOTA"} <= set(mot) and (tmp_path / "mot/seq01.txt").is_file()
+    assert {"MOTA", "IDF1", "HOTA"} <= set(mot) and (tmp_path / "mot/crowd01.txt").is_file()
 
 
 def test_one_video_from_a_box_and_from_a_mask(tmp_path: Path) -> None:
