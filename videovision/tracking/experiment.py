@@ -30,7 +30,7 @@ from .annotate import write_gif
 from .association import AssociationConfig
 from .benchmarks import evaluate_davis, evaluate_mot, evaluate_otb, follow_box, load_frames, save_masks, segment
 from .boxes import BoxTrackerConfig
-from .features import DenseFeatures, encoder_backbone, load_encoder
+from .features import CachedFeatures, DenseFeatures, encoder_backbone, load_encoder
 from .propagation import PropagationConfig
 
 TRACKERS = {"davis": PropagationConfig, "otb": BoxTrackerConfig, "mot": AssociationConfig}
@@ -81,11 +81,16 @@ def benchmark_root(config: dict[str, Any]) -> Path:
 
 
 def run_benchmark(
-    config: dict[str, Any], checkpoint: str | None = None, output: str | None = None, baseline: bool = False
+    config: dict[str, Any],
+    checkpoint: str | None = None,
+    output: str | None = None,
+    baseline: bool = False,
+    features: DenseFeatures | CachedFeatures | None = None,
 ) -> dict[str, Any]:
     """Track a whole benchmark; writes its results, ``metrics.json`` and a GIF under the output folder.
 
-    ``baseline``: DAVIS copies the first frame's masks, MOT associates by IoU only (OTB has none)."""
+    ``baseline``: DAVIS copies the first frame's masks, MOT associates by IoU only (OTB has none). ``features``:
+    dense features already built (e.g. shared across tasks), instead of the config's encoder and ``checkpoint``."""
     check_config(config)
     task, tracker = config["task"], tracker_settings(config)
     root, out = benchmark_root(config), Path(output or config.get("output", f"runs/tracking/{config['task']}"))
@@ -93,7 +98,10 @@ def run_benchmark(
     if baseline and task == "otb":
         raise ValueError("OTB has no baseline here; drop --baseline")
     start = time.time()
-    features = None if baseline else build_features(config, checkpoint)
+    if baseline:
+        features = None
+    elif features is None:
+        features = build_features(config, checkpoint)
     gif = config.get("gif", True)
     if task == "davis":
         metrics = evaluate_davis(root, split, features, tracker, out, gif)
