@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
 from videovision.config import compose, experiments_dir
 from videovision.tools import TOOLS
@@ -51,6 +53,14 @@ def test_one_video_from_a_box_and_from_a_mask(tmp_path: Path) -> None:
     mask = str(tmp_path / "data/davis/Annotations/480p/seq01/00000.png")
     out = Path(TOOLS["track"](["--config", config, "--video", frames, "--mask", mask, "--output", str(tmp_path / "m")]))
     assert len(list((out / "masks").glob("*.png"))) == 5
+    with pytest.raises(
+        ValueError, match=re.escape(f"{frames}: first box [70.0, 12.0, 20.0, 16.0] is empty or outside")
+    ):
+        TOOLS["track"](["--config", config, "--video", frames, "--box", "70,12,20,16"])
+    small = tmp_path / "small.png"
+    Image.open(mask).crop((0, 0, 32, 64)).save(small)
+    with pytest.raises(ValueError, match=re.escape(f"{small}: mask is 32x64, frames 64x64")):
+        TOOLS["track"](["--config", config, "--video", frames, "--mask", str(small)])
     with pytest.raises(RuntimeError, match="nowhere: missing file"):
         TOOLS["track"](["--config", config, "--video", str(tmp_path / "nowhere"), "--box", "1,2,3,4"])
 

@@ -131,6 +131,10 @@ def run_video(
     features, out = build_features(config, checkpoint), Path(output or config.get("output", "runs/tracking/video"))
     out.mkdir(parents=True, exist_ok=True)
     if box is not None:
+        x, y, w, h = box
+        height, width = frames.shape[1:3]
+        if w <= 0 or h <= 0 or x >= width or y >= height or x + w <= 0 or y + h <= 0:
+            raise ValueError(f"{video}: first box {list(box)} is empty or outside the {width}x{height} frames")
         settings = tracker_settings(config) if config["task"] == "otb" else BoxTrackerConfig()
         boxes = follow_box(frames, np.asarray(box, dtype=np.float64), features, settings)
         (out / "boxes.txt").write_text("".join(",".join(f"{v:.2f}" for v in b + [1, 1, 0, 0]) + "\n" for b in boxes))
