@@ -1,27 +1,30 @@
 """The embedded tracking benchmark: generated sequences written in the DAVIS-2017, OTB and MOTChallenge layouts.
 
-Each sequence shows a few textured objects (ellipses and rectangles, each with its own colours and stripe or check
-pattern) moving at constant speed and bouncing off the borders over a textured background that the camera pans
-across. Objects are drawn in a fixed depth order, so they cross and occlude one another; masks (visible pixels) and
-boxes (the whole object, as OTB and MOTChallenge annotate) are exact by construction. Detections are the boxes
-jittered by a few pixels, with misses (more when an object is mostly hidden) and false positives, each with a score.
+The DAVIS and OTB layouts hold the same sequences (OTB follows object 1): a few textured objects (ellipses and
+rectangles, each with its own colours and stripe or check pattern) moving at constant speed and bouncing off the
+borders over a textured background that the camera pans across. Objects are drawn in a fixed depth order, so they
+cross and occlude one another; masks (visible pixels) and boxes (the whole object, as OTB annotates) are exact by
+construction. The MOTChallenge layout holds crowd scenes made for association (:mod:`.tracking_crowd`: similar
+objects crossing, a pillar, exits and re-entries, missed and false detections), from a generator of their own.
 
 Written under ``root`` on first use (a marker file holds the spec)::
 
     davis/JPEGImages/480p/<seq>/00000.jpg, davis/Annotations/480p/<seq>/00000.png, davis/ImageSets/2017/val.txt
     otb/<Seq>/img/0001.jpg, otb/<Seq>/groundtruth_rect.txt           (object 1, 1-based x,y,w,h)
-    mot/train/<SEQ>/img1/000001.jpg, gt/gt.txt, det/det.txt, seqinfo.ini
+    mot/train/crowd<NN>/img1/000001.jpg, gt/gt.txt, det/det.txt, seqinfo.ini
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .tracking_crowd import CrowdSpec, crowd_detections, in_view, render_crowd
+from .tracking_objects import make_texture, shape_mask
 from .tracking_readers import write_index_png
 
 _MARKER = "tracking_synthetic.json"
@@ -35,49 +38,29 @@ class TrackingSpec:
     num_frames: int = 24
     size: int = 128
     num_objects: int = 4
-    det_jitter: float = 1.5
-    det_miss: float = 0.1
-    det_false: float = 0.15
     seed: int = 0
+    crowd: CrowdSpec = field(default_factory=CrowdSpec)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.crowd, dict):  # from a config's data.spec or the marker file
+            object.__setattr__(self, "crowd", CrowdSpec(**self.crowd))
 
 
 @dataclass
 class _Object:
-    shape: str
     texture: np.ndarray  # (h, w, 3) uint8
     mask: np.ndarray  # (h, w) bool
     position: np.ndarray  # top-left x, y
     velocity: np.ndarray
 
 
-def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """Two random colours in stripes (random angle and period) or checks, plus a little noise."""
-    colours = rng.integers(0, 256, size=(2, 3))
-    ys, xs = np.mgrid[:height, :width]
-    period = rng.uniform(3, 7)
-    if rng.random() < 0.5:
-        angle = rng.uniform(0, np.pi)
-        pick = (np.cos(angle) * xs + np.sin(angle) * ys) // period % 2
-    else:
-        pick = (xs // period + ys // period) % 2
-    image = colours[pick.astype(int)] + rng.normal(0, 8, size=(height, width, 3))
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
 def _make_object(rng: np.random.Generator, size: int, start: np.ndarray) -> _Object:
     height, width = (int(v) for v in rng.integers(size // 5, size // 3, size=2))
-    shape = "ellipse" if rng.random() < 0.5 else "rectangle"
-    ys, xs = np.mgrid[:height, :width]
-    if shape == "ellipse":
-        mask = ((ys + 0.5 - height / 2) / (height / 2)) ** 2 + ((xs + 0.5 - width / 2) / (width / 2)) ** 2 <= 1
-    else:
-        mask = np.ones((height, width), bool)
+    mask = shape_mask(rng, height, width)
     speed = rng.uniform(2.0, 4.0)
     angle = rng.uniform(0, 2 * np.pi)
     position = np.clip(start - [width / 2, height / 2], 0, [size - width, size - height])
-    return _Object(
-        shape, _texture(rng, height, width), mask, position, speed * np.array([np.cos(angle), np.sin(angle)])
-    )
+    return _Object(make_texture(rng, height, width), mask, position, speed * np.array([np.cos(angle), np.sin(angle)]))
 
 
 def _step(obj: _Object, size: int) -> None:
@@ -93,7 +76,7 @@ def render_sequence(rng: np.random.Generator, spec: TrackingSpec) -> tuple[np.nd
     """One sequence: frames (T, S, S, 3) uint8, masks (T, S, S) uint8 (object k = k on its visible pixels) and
     boxes (T, K, 4) float x, y, w, h (0-based, the whole object)."""
     size, num = spec.size, spec.num_objects
-    canvas = _texture(rng, 2 * size, 2 * size)
+    canvas = make_texture(rng, 2 * size, 2 * size)
     pan = rng.uniform(-1.5, 1.5, size=2)
     offset = np.array([size / 2, size / 2])
     starts = [np.array([size * (i + 0.5) / num, rng.uniform(0.3, 0.7) * size]) for i in range(num)]
@@ -120,51 +103,38 @@ def render_sequence(rng: np.random.Generator, spec: TrackingSpec) -> tuple[np.nd
     return np.stack(frames), np.stack(masks), np.array(boxes, dtype=np.float64)
 
 
-def visible_fraction(masks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """(T, S, S) masks, (T, K, 4) boxes -> (T, K) fraction of each object's pixels in view (1 = unoccluded)."""
-    counts = np.stack([[np.count_nonzero(m == k) for k in range(1, boxes.shape[1] + 1)] for m in masks])
-    return counts / np.prod(boxes[..., 2:], axis=-1)
-
-
-def _detections(rng: np.random.Generator, boxes: np.ndarray, visible: np.ndarray, spec: TrackingSpec) -> list[list]:
-    """MOTChallenge det rows: jittered true boxes (missed at random, and when under 30 % visible) plus false ones."""
-    rows = []
-    for t in range(len(boxes)):
-        for k, box in enumerate(boxes[t]):
-            if visible[t, k] < 0.3 or rng.random() < spec.det_miss:
-                continue
-            noisy = box + rng.normal(0, spec.det_jitter, size=4) * [1, 1, 0.5, 0.5]
-            rows.append([t + 1, -1, *(noisy + [1, 1, 0, 0]), rng.uniform(0.6, 1.0), -1, -1, -1])
-        if rng.random() < spec.det_false:
-            w, h = rng.uniform(spec.size / 8, spec.size / 4, size=2)
-            x, y = rng.uniform(0, spec.size - w), rng.uniform(0, spec.size - h)
-            rows.append([t + 1, -1, x + 1, y + 1, w, h, rng.uniform(0.3, 0.7), -1, -1, -1])
-    return rows
-
-
-def _write(
-    root: Path, name: str, frames: np.ndarray, masks: np.ndarray, boxes: np.ndarray, visible: np.ndarray, dets: list
-) -> None:
-    davis_img, davis_ann = root / "davis/JPEGImages/480p" / name, root / "davis/Annotations/480p" / name
-    otb, mot = root / "otb" / name, root / "mot/train" / name
-    for folder in (davis_img, davis_ann, otb / "img", mot / "img1", mot / "gt", mot / "det"):
+def _write_davis_otb(root: Path, name: str, frames: np.ndarray, masks: np.ndarray, boxes: np.ndarray) -> None:
+    davis_img, davis_ann, otb = (
+        root / "davis/JPEGImages/480p" / name,
+        root / "davis/Annotations/480p" / name,
+        root / "otb" / name,
+    )
+    for folder in (davis_img, davis_ann, otb / "img"):
         folder.mkdir(parents=True, exist_ok=True)
     for t, (frame, labels) in enumerate(zip(frames, masks)):
         image = Image.fromarray(frame)
         image.save(davis_img / f"{t:05d}.jpg", quality=95)
         image.save(otb / "img" / f"{t + 1:04d}.jpg", quality=95)
-        image.save(mot / "img1" / f"{t + 1:06d}.jpg", quality=95)
         write_index_png(davis_ann / f"{t:05d}.png", labels)
-    one_based = boxes + [1, 1, 0, 0]
-    (otb / "groundtruth_rect.txt").write_text("".join(",".join(f"{v:g}" for v in b) + "\n" for b in one_based[:, 0]))
+    one_based = boxes[:, 0] + [1, 1, 0, 0]
+    (otb / "groundtruth_rect.txt").write_text("".join(",".join(f"{v:g}" for v in b) + "\n" for b in one_based))
+
+
+def _write_mot(root: Path, name: str, frames: np.ndarray, boxes: np.ndarray, visible: np.ndarray, dets: list) -> None:
+    mot = root / "mot/train" / name
+    for folder in (mot / "img1", mot / "gt", mot / "det"):
+        folder.mkdir(parents=True, exist_ok=True)
+    for t, frame in enumerate(frames):
+        Image.fromarray(frame).save(mot / "img1" / f"{t + 1:06d}.jpg", quality=95)
+    size, one_based, shown = frames.shape[1], boxes + [1, 1, 0, 0], in_view(boxes, frames.shape[1])
     gt = [
         f"{t + 1},{k + 1},{','.join(f'{v:g}' for v in one_based[t, k])},1,1,{min(visible[t, k], 1):.3f}\n"
         for k in range(boxes.shape[1])
         for t in range(len(boxes))
+        if shown[t, k]
     ]
     (mot / "gt/gt.txt").write_text("".join(gt))
     (mot / "det/det.txt").write_text("".join(",".join(f"{v:.2f}" for v in row) + "\n" for row in dets))
-    size = frames.shape[1]
     (mot / "seqinfo.ini").write_text(
         f"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={len(frames)}\n"
         f"imWidth={size}\nimHeight={size}\nimExt=.jpg\n"
@@ -175,7 +145,7 @@ def generate_tracking(root: str | Path, spec: TrackingSpec = TrackingSpec()) -> 
     """Write the benchmark under ``root`` unless an identical one is there; returns ``root``."""
     root = Path(root)
     marker = root / _MARKER
-    if marker.exists() and json.loads(marker.read_text()) == asdict(spec):
+    if marker.exists() and json.loads(marker.read_text()) == json.loads(json.dumps(asdict(spec))):
         return root
     if spec.num_objects < 1 or spec.num_objects > 254 or spec.num_frames < 3:
         raise ValueError(f"need 1..254 objects and at least 3 frames, got {spec}")
@@ -183,8 +153,12 @@ def generate_tracking(root: str | Path, spec: TrackingSpec = TrackingSpec()) -> 
     names = [f"seq{i:02d}" for i in range(1, spec.num_sequences + 1)]
     for name in names:
         frames, masks, boxes = render_sequence(rng, spec)
-        visible = visible_fraction(masks, boxes)
-        _write(root, name, frames, masks, boxes, visible, _detections(rng, boxes, visible, spec))
+        _write_davis_otb(root, name, frames, masks, boxes)
+    crowd_rng = np.random.default_rng([spec.seed, 1])
+    for i in range(1, spec.crowd.num_sequences + 1):
+        frames, boxes, visible = render_crowd(crowd_rng, spec.crowd)
+        dets = crowd_detections(crowd_rng, boxes, visible, spec.crowd)
+        _write_mot(root, f"crowd{i:02d}", frames, boxes, visible, dets)
     sets = root / "davis/ImageSets/2017"
     sets.mkdir(parents=True, exist_ok=True)
     (sets / "val.txt").write_text("".join(f"{n}\n" for n in names))

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
 from videovision.config import compose, experiments_dir
 from videovision.tools import TOOLS
 from videovision.tracking.experiment import check_config, tracker_settings
 
-SPEC = {"num_sequences": 1, "num_frames": 5, "size": 64, "num_objects": 2}
+SMALL = {"num_sequences": 1, "num_frames": 5, "size": 64, "num_objects": 2}
+SPEC = {**SMALL, "crowd": SMALL}
 
 
 def _config(tmp_path: Path, task: str, **extra) -> Path:
@@ -35,7 +38,7 @@ def test_benchmarks_write_metrics_and_results(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "davis/metrics.json").read_text())["J-Mean"] == metrics["J-Mean"]
     assert len(list((tmp_path / "davis/seq01").glob("*.png"))) == 5 and (tmp_path / "davis/seq01.gif").is_file()
     mot = TOOLS["track"](["--config", str(_config(tmp_path, "mot")), "--baseline"])
-    assert {"MOTA", "IDF1", "HOTA"} <= set(mot) and (tmp_path / "mot/seq01.txt").is_file()
+    assert {"MOTA", "IDF1", "HOTA"} <= set(mot) and (tmp_path / "mot/crowd01.txt").is_file()
 
 
 def test_one_video_from_a_box_and_from_a_mask(tmp_path: Path) -> None:
@@ -50,6 +53,14 @@ def test_one_video_from_a_box_and_from_a_mask(tmp_path: Path) -> None:
     mask = str(tmp_path / "data/davis/Annotations/480p/seq01/00000.png")
     out = Path(TOOLS["track"](["--config", config, "--video", frames, "--mask", mask, "--output", str(tmp_path / "m")]))
     assert len(list((out / "masks").glob("*.png"))) == 5
+    with pytest.raises(
+        ValueError, match=re.escape(f"{frames}: first box [70.0, 12.0, 20.0, 16.0] is empty or outside")
+    ):
+        TOOLS["track"](["--config", config, "--video", frames, "--box", "70,12,20,16"])
+    small = tmp_path / "small.png"
+    Image.open(mask).crop((0, 0, 32, 64)).save(small)
+    with pytest.raises(ValueError, match=re.escape(f"{small}: mask is 32x64, frames 64x64")):
+        TOOLS["track"](["--config", config, "--video", frames, "--mask", str(small)])
     with pytest.raises(RuntimeError, match="nowhere: missing file"):
         TOOLS["track"](["--config", config, "--video", str(tmp_path / "nowhere"), "--box", "1,2,3,4"])
 

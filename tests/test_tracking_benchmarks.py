@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from data_modules.tracking_crowd import CrowdSpec, in_view, render_crowd
 from data_modules.tracking_readers import OTB, Davis2017, MOTChallenge
 from data_modules.tracking_synthetic import TrackingSpec, generate_tracking
 from videovision.models import ResNetFrames
@@ -19,7 +20,8 @@ from videovision.tracking.boxes import BoxTrackerConfig
 from videovision.tracking.features import DenseFeatures
 from videovision.tracking.propagation import PropagationConfig
 
-SPEC = TrackingSpec(num_sequences=2, num_frames=6, size=64, num_objects=2, det_false=0.0, det_miss=0.0)
+CROWD = CrowdSpec(2, 8, 64, 2, det_jitter=0.5, det_miss=0.0, min_visible=0.0, det_false=0.0)
+SPEC = TrackingSpec(num_sequences=2, num_frames=6, size=64, num_objects=2, crowd=CROWD)
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +32,33 @@ def bench(tmp_path_factory) -> Path:
 def test_generated_layouts_agree(bench: Path) -> None:
     davis = Davis2017(bench / "davis").sequence("seq01")
     otb = OTB(bench / "otb").sequence("seq01")
-    mot = MOTChallenge(bench / "mot").sequence("seq01")
-    assert davis.masks.shape == (6, 64, 64) and davis.num_objects == 2
-    assert len(mot.gt) == 12 and len(mot.det) > 0
-    np.testing.assert_allclose(otb.boxes, mot.gt[mot.gt[:, 1] == 1, 2:6] - [1, 1, 0, 0])
+    assert MOTChallenge(bench / "mot").sequences() == ["crowd01", "crowd02"]
+    assert davis.masks.shape == (6, 64, 64) and davis.num_objects == 2 and len(otb.boxes) == 6
     for t, (x, y, w, h) in enumerate(otb.boxes.astype(int)):  # object 1's visible pixels lie in its box
         ys, xs = np.nonzero(davis.masks[t] == 1)
         assert xs.min() >= x and xs.max() < x + w and ys.min() >= y and ys.max() < y + h
     mtime = (bench / "tracking_synthetic.json").stat().st_mtime
     generate_tracking(bench, SPEC)  # already there: nothing rewritten
     assert (bench / "tracking_synthetic.json").stat().st_mtime == mtime
+
+
+def test_crowd_scenes_hide_objects_and_let_them_leave(bench: Path) -> None:
+    """The generator draws what its ground truth and detections say, identically each time."""
+    spec = CrowdSpec(num_sequences=1, num_frames=60, size=64, num_objects=4)
+    frames, boxes, visible = render_crowd(np.random.default_rng(3), spec)
+    again = render_crowd(np.random.default_rng(3), spec)
+    assert all(np.array_equal(a, b) for a, b in zip((frames, boxes, visible), again))
+    shown = in_view(boxes, 64)
+    assert (~shown).any() and (visible[~shown] == 0).all()  # walked out of the image: nothing of it drawn
+    left_and_back = [np.flatnonzero(np.diff(shown[:, k].astype(int)) == 1) for k in range(4)]
+    assert any(len(entries) for entries in left_and_back)  # some object comes (back) into view
+    assert ((visible < 0.4) & shown).any()  # hidden behind the pillar or another object while in view
+    heights = boxes[0, :, 3]
+    assert heights.max() <= 1.5 * heights.min()  # similar sizes
+    mot = MOTChallenge(bench / "mot").sequence("crowd01")
+    gt_rows = mot.gt[mot.gt[:, 1] == 1]
+    assert len(mot.gt) <= 16 and 1 <= len(gt_rows) <= 8 and mot.gt[:, 8].max() <= 1
+    assert len(mot.det) <= len(mot.gt)  # no false boxes, one detection per object in view at most
 
 
 def test_runners_write_results_and_scores(bench: Path, tmp_path: Path) -> None:
@@ -54,7 +73,7 @@ def test_runners_write_results_and_scores(bench: Path, tmp_path: Path) -> None:
     otb = evaluate_otb(bench / "otb", features, BoxTrackerConfig(), tmp_path / "otb")
     assert 0 <= otb["success_auc"] <= 1 and len((tmp_path / "otb/seq01.txt").read_text().splitlines()) == 6
     mot = evaluate_mot(bench / "mot", "train", None, AssociationConfig(appearance=0), tmp_path / "mot")
-    rows = np.loadtxt(tmp_path / "mot/seq01.txt", delimiter=",")
+    rows = np.loadtxt(tmp_path / "mot/crowd01.txt", delimiter=",")
     assert rows.shape[1] == 10 and mot["MOTA"] > 0.5  # jittered but complete detections
 
 

@@ -20,7 +20,7 @@ from videovision.tracking import (
     success_auc,
     success_curve,
 )
-from videovision.tracking.metrics import boundary_map, boundary_tolerance
+from videovision.tracking.metrics import boundary_map, boundary_tolerance, mot_metrics_combined
 
 
 def _mask(shape: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
@@ -268,3 +268,54 @@ def test_mot_metrics_reproduce_the_published_tud_values(sequence, idf1, mota, ho
     folder = _motmetrics_data() / sequence
     result = mot_metrics(np.loadtxt(folder / "gt.txt", delimiter=","), np.loadtxt(folder / "test.txt", delimiter=","))
     assert (round(result["IDF1"], 4), round(result["MOTA"], 4), round(result["HOTA"], 4)) == (idf1, mota, hota)
+
+
+def test_mot_metrics_combine_sequences_as_trackeval_does(tmp_path):
+    """Both TUD sequences scored together equal TrackEval's own COMBINED_SEQ, from its Evaluator reading the
+    MOTChallenge files (not a mean of the two sequences' scores)."""
+    trackeval = pytest.importorskip("trackeval")
+    data, pairs, lengths = _motmetrics_data(), [], {}
+    for name in ("TUD-Campus", "TUD-Stadtmitte"):
+        gt, pred = (np.loadtxt(data / name / f, delimiter=",") for f in ("gt.txt", "test.txt"))
+        pairs.append((gt, pred))
+        lengths[name] = int(max(gt[:, 0].max(), pred[:, 0].max()))
+        (tmp_path / f"gt/MOT15-train/{name}/gt").mkdir(parents=True)
+        np.savetxt(tmp_path / f"gt/MOT15-train/{name}/gt/gt.txt", gt, fmt="%g", delimiter=",")
+        (tmp_path / "trackers/MOT15-train/cem/data").mkdir(parents=True, exist_ok=True)
+        np.savetxt(tmp_path / f"trackers/MOT15-train/cem/data/{name}.txt", pred, fmt="%g", delimiter=",")
+    quiet = {"PRINT_CONFIG": False}
+    dataset = trackeval.datasets.MotChallenge2DBox(
+        {
+            **quiet,
+            "GT_FOLDER": str(tmp_path / "gt"),
+            "TRACKERS_FOLDER": str(tmp_path / "trackers"),
+            "BENCHMARK": "MOT15",
+            "SPLIT_TO_EVAL": "train",
+            "TRACKERS_TO_EVAL": ["cem"],
+            "SEQ_INFO": lengths,
+        }
+    )
+    metrics = [
+        trackeval.metrics.HOTA(),
+        *(m({**quiet, "THRESHOLD": 0.5}) for m in (trackeval.metrics.CLEAR, trackeval.metrics.Identity)),
+    ]
+    evaluator = trackeval.Evaluator(
+        {
+            **quiet,
+            "USE_PARALLEL": False,
+            "PRINT_RESULTS": False,
+            "OUTPUT_SUMMARY": False,
+            "OUTPUT_DETAILED": False,
+            "PLOT_CURVES": False,
+            "TIME_PROGRESS": False,
+        }
+    )
+    results, _ = evaluator.evaluate([dataset], metrics)
+    combined = results["MotChallenge2DBox"]["cem"]["COMBINED_SEQ"]["pedestrian"]
+    ours = mot_metrics_combined(pairs)
+    assert ours["MOTA"] == pytest.approx(combined["CLEAR"]["MOTA"], abs=1e-12)
+    assert ours["IDF1"] == pytest.approx(combined["Identity"]["IDF1"], abs=1e-12)
+    assert ours["HOTA"] == pytest.approx(np.mean(combined["HOTA"]["HOTA"]), abs=1e-12)
+    assert round(ours["HOTA"], 4) == 0.4000 and round(ours["MOTA"], 4) == 0.5551  # not the mean of 0.3914 and 0.3978
+    means = [mot_metrics(gt, pred) for gt, pred in pairs]
+    assert ours["IDF1"] != pytest.approx(np.mean([m["IDF1"] for m in means]), abs=1e-3)

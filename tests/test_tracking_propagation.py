@@ -10,7 +10,14 @@ import torch
 
 from videovision.models import ResNetFrames
 from videovision.tracking.features import DenseFeatures
-from videovision.tracking.propagation import PropagationConfig, propagate_labels, propagate_masks, radius_mask
+from videovision.tracking.propagation import (
+    PropagationConfig,
+    affinity_topk,
+    context_indices,
+    propagate_labels,
+    propagate_masks,
+    radius_mask,
+)
 
 
 def _frames_3x3() -> tuple[torch.Tensor, torch.Tensor]:
@@ -25,12 +32,33 @@ def _frames_3x3() -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_two_frames_by_hand() -> None:
     feats, labels = _frames_3x3()
-    # Every query scores 0.8 against the 3 left cells and 0.6 against the other 6: top-4 keeps 3 + 1.
-    out = propagate_labels(feats, labels, PropagationConfig(context=1, radius=12, topk=4, temperature=0.5))
-    p_object = 3 * math.exp(1.6) / (3 * math.exp(1.6) + math.exp(1.2))
+    # Every query scores 0.8 against the 3 left cells and 0.6 against the other 6. The context is frame 0 twice (the
+    # long-term memory and, CRW's padding, the one recent frame): 6 keys at 0.8, 12 at 0.6; top-8 keeps 6 + 2.
+    out = propagate_labels(feats, labels, PropagationConfig(context=1, radius=12, topk=8, temperature=0.5))
+    p_object = 6 * math.exp(1.6) / (6 * math.exp(1.6) + 2 * math.exp(1.2))
     torch.testing.assert_close(out[0], labels)
     torch.testing.assert_close(out[1, 1], torch.full((3, 3), p_object))
     torch.testing.assert_close(out[1, 0], torch.full((3, 3), 1 - p_object))
+    # Without the padding (no recent frame) top-8 would reach 3 + 5: the copies of frame 0 do change the result.
+    alone = propagate_labels(feats, labels, PropagationConfig(context=0, radius=12, topk=8, temperature=0.5))
+    torch.testing.assert_close(
+        alone[1, 1], torch.full((3, 3), 3 * math.exp(1.6) / (3 * math.exp(1.6) + 5 * math.exp(1.2)))
+    )
+
+
+def test_context_pads_with_the_first_frame() -> None:
+    # As CRW's context_index_bank over a video padded with copies of frame 0: first frame, then the 3 frames before t.
+    assert context_indices(5, 3).tolist() == [[0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 2], [0, 1, 2, 3]]
+    assert context_indices(3, 0).tolist() == [[0], [0]]
+
+
+def test_query_blocks_do_not_change_the_result() -> None:
+    torch.manual_seed(0)
+    feats = torch.nn.functional.normalize(torch.randn(6, 8, 5, 4), dim=1)
+    config = PropagationConfig(context=3, radius=2.0, topk=5)
+    whole, small = affinity_topk(feats, config), affinity_topk(feats, config, max_elements=7 * 4 * 20)
+    for a, b in zip(whole, small):
+        torch.testing.assert_close(a, b)
 
 
 def test_radius_restricts_recent_frames_not_the_first() -> None:

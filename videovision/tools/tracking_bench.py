@@ -3,20 +3,29 @@
 Pretrains SimCLR and VCOP briefly on moving digits (the demo's configs, fewer epochs; resumed from their
 checkpoints when present), then runs ``experiments/tracking/{davis,otb,mot}.yaml`` with a randomly initialised
 encoder and with each pretrained one, plus the baselines: copying the first frame's masks (DAVIS) and IoU-only
-association (MOT). Prints encoder x J&F, success AUC / precision@20, MOTA / IDF1 / HOTA and the time of each row;
-writes ``<run_dir>/results.json``.
+association (MOT). Each encoder's dense features are computed once per video and shared by the tasks. Prints
+encoder x J&F, success AUC / precision@20, MOTA / IDF1 / HOTA and the time of each row, then every stage's wall
+and CPU seconds (this process and its finished workers) with the load average, so that a run on a busy machine
+can be read for an idle one; writes ``<run_dir>/results.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from data_modules.moving_digits import MovingDigits
 
 from .. import runs
 from ..config import compose, experiments_dir
-from ..tracking.experiment import run_benchmark
+from ..tracking.experiment import benchmark_root, build_features, run_benchmark
+from ..tracking.features import CachedFeatures
 
 PRETRAIN = {"SimCLR": "pretrain_simclr.yaml", "VCOP": "pretrain.yaml"}
 TASKS = ("davis", "otb", "mot")
@@ -32,9 +41,28 @@ COLUMNS = (
 )
 
 
-def pretrain(run_dir: Path, name: str, epochs: int, extra: list[str]) -> Path:
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@contextmanager
+def stage(stages: dict[str, dict], name: str) -> Iterator[None]:
+    """Record the wall and CPU seconds of the block under ``stages[name]``."""
+    wall, cpu = time.time(), _cpu_seconds()
+    yield
+    stages[name] = {"wall": round(time.time() - wall, 1), "cpu": round(_cpu_seconds() - cpu, 1)}
+
+
+def pretrain(run_dir: Path, name: str, epochs: int, extra: list[str], stages: dict[str, dict]) -> Path:
     """The checkpoint of a short ``name`` pretraining, trained here unless a finished one is there (a marker file
-    written after the fit tells a finished run from an interrupted one)."""
+    written after the fit tells a finished run from an interrupted one). Its data is generated first, as a stage
+    of its own."""
+    config = experiments_dir() / "demo" / PRETRAIN[name]
+    reader = compose(config)["data"]["init_args"]["reader"]
+    if reader["class_path"].rsplit(".", 1)[-1] == "MovingDigits":
+        with stage(stages, "generate moving digits (first use only)"):
+            MovingDigits(**reader.get("init_args", {})).prepare()
     ckpt_dir = run_dir / "pretrain" / name / "checkpoints"
     finished = ckpt_dir.parent / "finished.json"
     if not finished.is_file() or json.loads(finished.read_text()).get("epochs") != epochs:
@@ -44,7 +72,8 @@ def pretrain(run_dir: Path, name: str, epochs: int, extra: list[str]) -> Path:
             runs.CHECKPOINT_DIR: str(ckpt_dir),
             **runs.QUIET,
         }
-        runs.fit(experiments_dir() / "demo" / PRETRAIN[name], overrides, extra)
+        with stage(stages, f"pretrain {name} ({epochs} epochs)"):
+            runs.fit(config, overrides, extra)
         finished.write_text(json.dumps({"epochs": epochs, "extra": extra}))
     return ckpt_dir / "last.ckpt"
 
@@ -58,29 +87,57 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     run_dir, configs = Path(args.run_dir), {t: compose(Path(args.config_dir) / f"{t}.yaml") for t in TASKS}
     rows: dict[str, dict] = {}
-    start = time.time()
-    rows["copy first frame"] = _row(run_dir / "copy", {"davis": configs["davis"]}, None, baseline=True)
-    rows["IoU-only association"] = _row(run_dir / "iou_only", {"mot": configs["mot"]}, None, baseline=True)
-    rows["random init"] = _row(run_dir / "random_init", configs, None)
+    stages: dict[str, dict] = {}
+    load_start, start = os.getloadavg(), time.time()
+    with stage(stages, "generate tracking benchmark (first use only)"):
+        for config in configs.values():
+            benchmark_root(config)
+    rows["copy first frame"] = _row(run_dir / "copy", {"davis": configs["davis"]}, None, stages, baseline=True)
+    rows["IoU-only association"] = _row(run_dir / "iou_only", {"mot": configs["mot"]}, None, stages, baseline=True)
+    rows["random init"] = _row(run_dir / "random_init", configs, None, stages)
     for name in PRETRAIN:
-        begin = time.time()
-        checkpoint = pretrain(run_dir, name, args.epochs, args.overrides)
-        rows[name] = _row(run_dir / name, configs, str(checkpoint))
-        rows[name]["pretrain_seconds"] = round(time.time() - begin - rows[name]["seconds"], 1)
-    summary = {"rows": rows, "minutes": round((time.time() - start) / 60, 2), "pretrain_epochs": args.epochs}
+        checkpoint = pretrain(run_dir, name, args.epochs, args.overrides, stages)
+        rows[name] = _row(run_dir / name, configs, str(checkpoint), stages)
+    summary = {
+        "rows": rows,
+        "stages": stages,
+        "minutes": round((time.time() - start) / 60, 2),
+        "pretrain_epochs": args.epochs,
+        "cores": os.cpu_count(),
+        "load_average": {"start": [round(v, 2) for v in load_start], "end": [round(v, 2) for v in os.getloadavg()]},
+    }
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "results.json").write_text(json.dumps(summary, indent=2))
     print(format_table(rows))
-    print(f"saved {run_dir / 'results.json'} ({summary['minutes']} min)")
+    print()
+    print(format_stages(stages))
+    load = summary["load_average"]
+    print(
+        f"{summary['minutes']} min on {summary['cores']} cores; load average (1, 5, 15 min) at start "
+        f"{load['start']}, at end {load['end']}"
+    )
+    print(f"saved {run_dir / 'results.json'}")
     return summary
 
 
-def _row(out: Path, configs: dict[str, dict], checkpoint: str | None, baseline: bool = False) -> dict:
+def _row(
+    out: Path, configs: dict[str, dict], checkpoint: str | None, stages: dict[str, dict], baseline: bool = False
+) -> dict:
+    """One table row: every task of ``configs``, with one set of dense features shared by the tasks whose encoder
+    settings agree."""
     row: dict = {"seconds": 0.0}
+    shared: dict[str, CachedFeatures] = {}
     for task, config in configs.items():
-        metrics = run_benchmark(config, checkpoint, str(out / task), baseline)
+        with stage(stages, f"{out.name} {task}"):
+            features = None
+            if not baseline:
+                key = json.dumps([config.get(k) for k in ("encoder", "seed", "features")], sort_keys=True)
+                if key not in shared:
+                    shared[key] = CachedFeatures(build_features(config, checkpoint))
+                features = shared[key]
+            metrics = run_benchmark(config, checkpoint, str(out / task), baseline, features)
         row[task] = {k: v for k, v in metrics.items() if k != "sequences"}
-        row["seconds"] += metrics["seconds"]
+        row["seconds"] += stages[f"{out.name} {task}"]["wall"]
     row["seconds"] = round(row["seconds"], 1)
     return row
 
@@ -92,4 +149,14 @@ def format_table(rows: dict[str, dict]) -> str:
     for name, row in rows.items():
         cells = [f"{100 * row[task][key]:.1f}" if task in row else "-" for _, task, key in COLUMNS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {row['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
+def format_stages(stages: dict[str, dict]) -> str:
+    """Markdown: one row per stage with its wall and CPU seconds, and their totals."""
+    lines = ["| stage | wall (s) | CPU (s) |", "|---|---|---|"]
+    lines += [f"| {name} | {v['wall']:.0f} | {v['cpu']:.0f} |" for name, v in stages.items()]
+    lines.append(
+        f"| total | {sum(v['wall'] for v in stages.values()):.0f} | {sum(v['cpu'] for v in stages.values()):.0f} |"
+    )
     return "\n".join(lines)

@@ -51,8 +51,12 @@ def write_gif(
     scale: int = 3,
 ) -> Path:
     """(T, H, W, 3) frames with optional (T, H, W) masks and per-frame (n, 5) id, x, y, w, h boxes -> a GIF."""
+    # Each frame gets its own 256-colour palette by fast octree quantisation, undithered: about ten times faster
+    # than PIL's default median cut for the same picture (flat mask colours, outlines and text stay exact).
     images = [
-        draw_frame(frame, None if masks is None else masks[t], None if boxes is None else boxes[t], scale)
+        draw_frame(frame, None if masks is None else masks[t], None if boxes is None else boxes[t], scale).quantize(
+            256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+        )
         for t, frame in enumerate(frames)
     ]
     path = Path(path)

@@ -4,8 +4,7 @@
   J and F pooled over every object of every sequence (davis2017-evaluation's dataset means); void pixels left out.
 - OTB: ``<out>/<Seq>.txt``, one 1-based x,y,w,h box a line; success AUC and precision@20 averaged over sequences.
 - MOTChallenge: ``<out>/<SEQ>.txt`` rows ``frame,id,x,y,w,h,score,-1,-1,-1``; MOTA, IDF1 and HOTA over all
-  sequences, scored as one by :func:`~videovision.tracking.metrics.mot_metrics` with frames and ids kept apart
-  per sequence (the sums TrackEval's combined scores are made of).
+  sequences combined as TrackEval combines them (:func:`~videovision.tracking.metrics.mot_metrics_combined`).
 
 ``features=None`` runs the baselines: copy the first frame's masks (DAVIS), IoU-only association (MOT).
 """
@@ -23,7 +22,7 @@ from .annotate import write_gif
 from .association import AssociationConfig, associate, box_embeddings
 from .boxes import BoxTrackerConfig, track_box
 from .features import DenseFeatures
-from .metrics import davis_scores, mot_metrics, precision_at, success_auc
+from .metrics import davis_scores, mot_metrics, mot_metrics_combined, precision_at, success_auc
 from .propagation import PropagationConfig, propagate_masks
 
 
@@ -132,7 +131,7 @@ def evaluate_mot(
     """Tracks for every sequence of a MOTChallenge ``split``, written and scored (all sequences as one)."""
     reader, out_dir = MOTChallenge(root, split), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    gt_all, pred_all, frame_offset, per_sequence = [], [], 0, {}
+    scored, per_sequence = [], {}
     for i, name in enumerate(reader.sequences()):
         seq = reader.sequence(name)
         frames = load_frames(seq.frames)
@@ -140,11 +139,8 @@ def evaluate_mot(
         rows = track_detections(frames, detections, features, config)
         np.savetxt(out_dir / f"{name}.txt", rows, fmt="%g", delimiter=",")
         per_sequence[name] = mot_metrics(seq.gt, rows)
-        id_offset = 100_000 * (i + 1)
-        gt_all.append(seq.gt[:, :7] + [frame_offset, id_offset, 0, 0, 0, 0, 0])
-        pred_all.append(rows[:, :7] + [frame_offset, id_offset, 0, 0, 0, 0, 0])
-        frame_offset += len(frames)
+        scored.append((seq.gt, rows))
         if gif and i == 0:
             boxes = [rows[rows[:, 0] == t + 1][:, 1:6] - [0, 1, 1, 0, 0] for t in range(len(frames))]
             write_gif(out_dir / f"{name}.gif", frames, boxes=boxes)
-    return {**mot_metrics(np.concatenate(gt_all), np.concatenate(pred_all)), "sequences": per_sequence}
+    return {**mot_metrics_combined(scored), "sequences": per_sequence}

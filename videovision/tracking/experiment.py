@@ -30,7 +30,7 @@ from .annotate import write_gif
 from .association import AssociationConfig
 from .benchmarks import evaluate_davis, evaluate_mot, evaluate_otb, follow_box, load_frames, save_masks, segment
 from .boxes import BoxTrackerConfig
-from .features import DenseFeatures, encoder_backbone, load_encoder
+from .features import CachedFeatures, DenseFeatures, encoder_backbone, load_encoder
 from .propagation import PropagationConfig
 
 TRACKERS = {"davis": PropagationConfig, "otb": BoxTrackerConfig, "mot": AssociationConfig}
@@ -81,11 +81,16 @@ def benchmark_root(config: dict[str, Any]) -> Path:
 
 
 def run_benchmark(
-    config: dict[str, Any], checkpoint: str | None = None, output: str | None = None, baseline: bool = False
+    config: dict[str, Any],
+    checkpoint: str | None = None,
+    output: str | None = None,
+    baseline: bool = False,
+    features: DenseFeatures | CachedFeatures | None = None,
 ) -> dict[str, Any]:
     """Track a whole benchmark; writes its results, ``metrics.json`` and a GIF under the output folder.
 
-    ``baseline``: DAVIS copies the first frame's masks, MOT associates by IoU only (OTB has none)."""
+    ``baseline``: DAVIS copies the first frame's masks, MOT associates by IoU only (OTB has none). ``features``:
+    dense features already built (e.g. shared across tasks), instead of the config's encoder and ``checkpoint``."""
     check_config(config)
     task, tracker = config["task"], tracker_settings(config)
     root, out = benchmark_root(config), Path(output or config.get("output", f"runs/tracking/{config['task']}"))
@@ -93,7 +98,10 @@ def run_benchmark(
     if baseline and task == "otb":
         raise ValueError("OTB has no baseline here; drop --baseline")
     start = time.time()
-    features = None if baseline else build_features(config, checkpoint)
+    if baseline:
+        features = None
+    elif features is None:
+        features = build_features(config, checkpoint)
     gif = config.get("gif", True)
     if task == "davis":
         metrics = evaluate_davis(root, split, features, tracker, out, gif)
@@ -123,6 +131,10 @@ def run_video(
     features, out = build_features(config, checkpoint), Path(output or config.get("output", "runs/tracking/video"))
     out.mkdir(parents=True, exist_ok=True)
     if box is not None:
+        x, y, w, h = box
+        height, width = frames.shape[1:3]
+        if w <= 0 or h <= 0 or x >= width or y >= height or x + w <= 0 or y + h <= 0:
+            raise ValueError(f"{video}: first box {list(box)} is empty or outside the {width}x{height} frames")
         settings = tracker_settings(config) if config["task"] == "otb" else BoxTrackerConfig()
         boxes = follow_box(frames, np.asarray(box, dtype=np.float64), features, settings)
         (out / "boxes.txt").write_text("".join(",".join(f"{v:.2f}" for v in b + [1, 1, 0, 0]) + "\n" for b in boxes))

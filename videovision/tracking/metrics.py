@@ -217,20 +217,11 @@ def _mot_rows(rows: np.ndarray, name: str) -> np.ndarray:
     return rows
 
 
-def mot_metrics(gt: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """MOTChallenge metrics of one sequence, computed by TrackEval's HOTA, CLEAR and Identity at IoU 0.5.
+def _trackeval_data(gt: np.ndarray, pred: np.ndarray) -> dict:
+    """TrackEval's per-sequence input (``MotChallenge2DBox.get_preprocessed_seq_data``'s output) from MOTChallenge
+    rows; see :func:`mot_metrics` for what is kept."""
+    from trackeval.datasets import MotChallenge2DBox
 
-    Shapes: gt (N, >=6), pred (M, >=6) rows [frame, id, x, y, w, h, conf, ...] (the MOTChallenge text format).
-    As TrackEval's MOT15 path (``MotChallenge2DBox``): ground-truth rows whose 7th column (conf) is 0 are ignored,
-    every predicted row counts, and no class or distractor filtering is done (filter MOT16/17/20 ground truth
-    beforehand). Ids must be unique within a frame. Returns MOTA, IDF1, HOTA (mean over the 19 IoU thresholds
-    0.05..0.95) with its DetA and AssA, MOTP (mean IoU of matches, as TrackEval), IDSW, FP, FN.
-    """
-    try:
-        from trackeval.datasets import MotChallenge2DBox
-        from trackeval.metrics import CLEAR, HOTA, Identity
-    except ImportError as err:
-        raise ImportError("mot_metrics needs TrackEval: pip install trackeval==1.3.0") from err
     gt, pred = _mot_rows(gt, "gt"), _mot_rows(pred, "pred")
     if gt.shape[1] > 6:
         gt = gt[gt[:, 6] != 0]
@@ -259,10 +250,19 @@ def mot_metrics(gt: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         data["similarity_scores"].append(
             MotChallenge2DBox._calculate_box_ious(gt[in_gt, 2:6], pred[in_pred, 2:6], box_format="xywh")
         )
+    return data
+
+
+def _trackeval_metrics() -> tuple:
+    try:
+        from trackeval import metrics
+    except ImportError as err:
+        raise ImportError("mot_metrics needs TrackEval: pip install trackeval==1.3.0") from err
     quiet = {"THRESHOLD": 0.5, "PRINT_CONFIG": False}
-    hota = HOTA().eval_sequence(data)
-    clear = CLEAR(quiet).eval_sequence(data)
-    identity = Identity(quiet).eval_sequence(data)
+    return metrics.HOTA(), metrics.CLEAR(quiet), metrics.Identity(quiet)
+
+
+def _summary(hota: dict, clear: dict, identity: dict) -> dict[str, float]:
     return {
         "MOTA": float(clear["MOTA"]),
         "IDF1": float(identity["IDF1"]),
@@ -274,3 +274,29 @@ def mot_metrics(gt: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         "FP": int(clear["CLR_FP"]),
         "FN": int(clear["CLR_FN"]),
     }
+
+
+def mot_metrics(gt: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """MOTChallenge metrics of one sequence, computed by TrackEval's HOTA, CLEAR and Identity at IoU 0.5.
+
+    Shapes: gt (N, >=6), pred (M, >=6) rows [frame, id, x, y, w, h, conf, ...] (the MOTChallenge text format).
+    As TrackEval's MOT15 path (``MotChallenge2DBox``): ground-truth rows whose 7th column (conf) is 0 are ignored,
+    every predicted row counts, and no class or distractor filtering is done (filter MOT16/17/20 ground truth
+    beforehand). Ids must be unique within a frame. Returns MOTA, IDF1, HOTA (mean over the 19 IoU thresholds
+    0.05..0.95) with its DetA and AssA, MOTP (mean IoU of matches, as TrackEval), IDSW, FP, FN.
+    """
+    metrics = _trackeval_metrics()
+    data = _trackeval_data(gt, pred)
+    return _summary(*(metric.eval_sequence(data) for metric in metrics))
+
+
+def mot_metrics_combined(sequences: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """:func:`mot_metrics` over several sequences, each a (gt, pred) pair, combined as TrackEval combines them
+    (``combine_sequences``: counts summed, AssA weighted by each sequence's true positives, HOTA from the pooled
+    DetA and AssA; not a mean of the sequences' scores)."""
+    if not sequences:
+        raise ValueError("no sequences to score")
+    metrics = _trackeval_metrics()
+    data = [_trackeval_data(gt, pred) for gt, pred in sequences]
+    per_sequence = [{f"seq{i}": metric.eval_sequence(d) for i, d in enumerate(data)} for metric in metrics]
+    return _summary(*(metric.combine_sequences(res) for metric, res in zip(metrics, per_sequence)))

@@ -6,8 +6,8 @@ labels) plus the previous ``context`` frames (their propagated soft labels). Aff
 L2-normalised features / ``temperature``; keys in the recent frames further than ``radius`` cells from the query
 are left out (the first frame is searched whole, as CRW's long memory); the ``topk`` best keys of the whole
 context are kept, softmax-weighted, and their soft labels summed. Labels are upsampled bilinearly and argmaxed.
-One difference: CRW pads the video with copies of the first frame so that early frames see ``context`` (identical)
-recent frames; here they see the frames that exist, each once.
+As CRW, the video is padded at the start with copies of the first frame, so every target sees ``1 + context``
+frames (:func:`context_indices`), and the affinities are all computed before the labels are propagated.
 """
 
 from __future__ import annotations
@@ -40,27 +40,60 @@ def radius_mask(height: int, width: int, radius: float) -> torch.Tensor:
     return torch.cdist(cells, cells) < radius
 
 
+def context_indices(num_frames: int, context: int) -> torch.Tensor:
+    """(T - 1, 1 + context) long: for each target frame t = 1..T-1, the frames its labels come from: the first frame
+    (long-term memory), then the ``context`` frames before t, those before the start being the first frame again.
+    This is CRW's padding (``code/data/vos.py`` repeats frame 0 ``videoLen`` times before the video; ``code/utils/
+    test_utils.py context_index_bank``): early frames see as many recent frames as late ones, copies of frame 0
+    with its given labels, so its best matches count several times among the top-k."""
+    targets = torch.arange(1, num_frames)[:, None]
+    recent = (targets + torch.arange(-context, 0)[None]).clamp(min=0)
+    return torch.cat([torch.zeros(num_frames - 1, 1, dtype=torch.long), recent], dim=1)
+
+
+def affinity_topk(
+    feats: torch.Tensor, config: PropagationConfig, max_elements: int = 2**24
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every target frame's top-k keys in its context, computed before any label moves (they depend on features
+    only), in blocks of queries of at most ``max_elements`` scores (CRW's ``mem_efficient_batched_affinity`` does
+    the same for memory). Shapes: feats (T, C, h, w) -> context (T - 1, M) frame indices, weights (T - 1, hw, k)
+    softmax weights, index (T - 1, hw, k) positions in the context's M * hw keys."""
+    num_frames, _, height, width = feats.shape
+    cells = feats.flatten(2).transpose(1, 2)  # (T, hw, C)
+    context = context_indices(num_frames, config.context)
+    keys_per_query = context.shape[1] * height * width
+    # The radius applies to the recent frames, not to the first frame (CRW's long-term memory is searched whole).
+    far = ~radius_mask(height, width, config.radius)
+    block = max(1, max_elements // keys_per_query)
+    topk = min(config.topk, keys_per_query)
+    weights = torch.empty(num_frames - 1, height * width, topk)
+    index = torch.empty(num_frames - 1, height * width, topk, dtype=torch.long)
+    for t in range(1, num_frames):
+        keys = cells[context[t - 1]]  # (M, hw, C)
+        for q in range(0, height * width, block):
+            scores = torch.einsum("qc,mkc->qmk", cells[t, q : q + block], keys)
+            scores[:, 1:].masked_fill_(far[q : q + block, None], -1e10)
+            top, where = (scores.flatten(1) / config.temperature).topk(topk, dim=-1)
+            weights[t - 1, q : q + block], index[t - 1, q : q + block] = top.softmax(dim=-1), where
+    return context, weights, index
+
+
 def propagate_labels(
     feats: torch.Tensor, first_labels: torch.Tensor, config: PropagationConfig = PropagationConfig()
 ) -> torch.Tensor:
     """Shapes: feats (T, C, h, w) L2-normalised; first_labels (L, h, w) soft labels of frame 0 ->
     (T, L, h, w) soft labels, frame 0 being ``first_labels``."""
-    num_frames, channels, height, width = feats.shape
+    num_frames, _, height, width = feats.shape
     if first_labels.shape[1:] != (height, width):
         raise ValueError(f"first_labels {tuple(first_labels.shape)} do not match the feature maps {(height, width)}")
-    keys_all = feats.flatten(2).transpose(1, 2)  # (T, hw, C)
-    near = radius_mask(height, width, config.radius)
-    labels = [first_labels.flatten(1).T.float()]  # each (hw, L)
-    for t in range(1, num_frames):
-        recent = list(range(max(1, t - config.context), t))
-        scores = [keys_all[t] @ keys_all[0].T]
-        scores += [(keys_all[t] @ keys_all[s].T).masked_fill(~near, float("-inf")) for s in recent]
-        affinity = torch.cat(scores, dim=1) / config.temperature  # (hw, M * hw)
-        weights, index = affinity.topk(min(config.topk, affinity.shape[1]), dim=1)
-        weights = weights.softmax(dim=1).nan_to_num(0.0)
-        context_labels = torch.cat([labels[0], *(labels[s] for s in recent)])  # (M * hw, L)
-        labels.append((weights[..., None] * context_labels[index]).sum(dim=1))
-    return torch.stack(labels).transpose(1, 2).unflatten(2, (height, width))
+    labels = torch.empty(num_frames, height * width, first_labels.shape[0])
+    labels[0] = first_labels.flatten(1).T.float()
+    if num_frames > 1:
+        context, weights, index = affinity_topk(feats, config)
+        for t in range(1, num_frames):
+            context_labels = labels[context[t - 1]].flatten(0, 1)  # (M * hw, L)
+            labels[t] = (weights[t - 1, ..., None] * context_labels[index[t - 1]]).sum(dim=1)
+    return labels.transpose(1, 2).unflatten(2, (height, width))
 
 
 def propagate_masks(
