@@ -93,3 +93,16 @@ def test_tracking_table_marks_missing_tasks() -> None:
     assert lines[0].startswith("| encoder | J&F | J | F | AUC | P@20 | MOTA | IDF1 | HOTA | time (s) |")
     assert lines[2] == "| copy first frame | 50.0 | 60.0 | 40.0 | - | - | - | - | - | 3 |"
     assert lines[3] == "| IoU-only association | - | - | - | - | - | 81.0 | 70.0 | 65.5 | 1 |"
+
+
+def test_bench_stages_are_timed_once_and_totalled() -> None:
+    from videovision.tools.tracking_bench import format_stages, stage
+
+    stages: dict[str, dict] = {}
+    with stage(stages, "generate"):
+        sum(range(10**5))
+    assert set(stages["generate"]) == {"wall", "cpu"} and stages["generate"]["wall"] >= 0
+    with pytest.raises(ValueError, match="'generate' timed twice"), stage(stages, "generate"):
+        pass
+    lines = format_stages({"a": {"wall": 10.4, "cpu": 3.0}, "b": {"wall": 2.0, "cpu": 1.2}}).splitlines()
+    assert lines[2:] == ["| a | 10 | 3 |", "| b | 2 | 1 |", "| total | 12 | 4 |"]

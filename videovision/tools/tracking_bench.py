@@ -48,7 +48,9 @@ def _cpu_seconds() -> float:
 
 @contextmanager
 def stage(stages: dict[str, dict], name: str) -> Iterator[None]:
-    """Record the wall and CPU seconds of the block under ``stages[name]``."""
+    """Record the wall and CPU seconds of the block under ``stages[name]`` (a name used twice raises)."""
+    if name in stages:
+        raise ValueError(f"stage {name!r} timed twice")
     wall, cpu = time.time(), _cpu_seconds()
     yield
     stages[name] = {"wall": round(time.time() - wall, 1), "cpu": round(_cpu_seconds() - cpu, 1)}
@@ -56,13 +58,8 @@ def stage(stages: dict[str, dict], name: str) -> Iterator[None]:
 
 def pretrain(run_dir: Path, name: str, epochs: int, extra: list[str], stages: dict[str, dict]) -> Path:
     """The checkpoint of a short ``name`` pretraining, trained here unless a finished one is there (a marker file
-    written after the fit tells a finished run from an interrupted one). Its data is generated first, as a stage
-    of its own."""
+    written after the fit tells a finished run from an interrupted one)."""
     config = experiments_dir() / "demo" / PRETRAIN[name]
-    reader = compose(config)["data"]["init_args"]["reader"]
-    if reader["class_path"].rsplit(".", 1)[-1] == "MovingDigits":
-        with stage(stages, "generate moving digits (first use only)"):
-            MovingDigits(**reader.get("init_args", {})).prepare()
     ckpt_dir = run_dir / "pretrain" / name / "checkpoints"
     finished = ckpt_dir.parent / "finished.json"
     if not finished.is_file() or json.loads(finished.read_text()).get("epochs") != epochs:
@@ -95,6 +92,11 @@ def main(argv: list[str] | None = None) -> dict:
     rows["copy first frame"] = _row(run_dir / "copy", {"davis": configs["davis"]}, None, stages, baseline=True)
     rows["IoU-only association"] = _row(run_dir / "iou_only", {"mot": configs["mot"]}, None, stages, baseline=True)
     rows["random init"] = _row(run_dir / "random_init", configs, None, stages)
+    with stage(stages, "generate moving digits (first use only)"):
+        for name in PRETRAIN:
+            reader = compose(experiments_dir() / "demo" / PRETRAIN[name])["data"]["init_args"]["reader"]
+            if reader["class_path"].rsplit(".", 1)[-1] == "MovingDigits":
+                MovingDigits(**reader.get("init_args", {})).prepare()
     for name in PRETRAIN:
         checkpoint = pretrain(run_dir, name, args.epochs, args.overrides, stages)
         rows[name] = _row(run_dir / name, configs, str(checkpoint), stages)
