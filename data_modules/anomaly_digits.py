@@ -126,6 +126,14 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
     return root
 
 
+def kind_of(name: str) -> str:
+    """The injected kind (or ``normal``) of a generated test video, from its name ``s<scene>_<i>_<kind>``."""
+    kind = name.split("_", 2)[-1]
+    if kind not in ("normal", *ANOMALIES):
+        raise ValueError(f"{name!r} is not a generated anomalous-digits test video name (s<scene>_<i>_<kind>)")
+    return kind
+
+
 class AnomalyDigits(GenericAnomaly):
     """The generic-layout reader over an anomalous-moving-digits folder, generated there on first use."""
 

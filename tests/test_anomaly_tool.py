@@ -6,14 +6,17 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits
 from data_modules.video_io import probe_video
+from videovision.anomaly.pipeline import encode_split
 from videovision.config import compose, experiments_dir
 from videovision.tools import TOOLS
-from videovision.tools.anomaly import _config_parser
+from videovision.tools.anomaly import BENCH_SCORERS, _config_parser, _pretrain, _score_encoder, build, print_table
 
+SPLITS = ("train", "test")
 ANOMALY_CONFIGS = sorted((experiments_dir() / "anomaly").glob("*.yaml"))
 
 TINY = {"num_scenes": 2, "train_per_scene": 3, "test_per_scene": 3, "num_frames": 30, "size": 32}
@@ -90,3 +93,36 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
 def test_every_anomaly_config_parses(config):
     parsed = _config_parser().parse_object(compose(config))
     assert parsed.scorer.class_path.startswith("videovision.anomaly.scorers.") and parsed.reader.class_path
+
+
+def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny_anomaly_digits, tmp_path, capsys):
+    base = {
+        "reader": {
+            "class_path": "data_modules.anomaly_digits.AnomalyDigits",
+            "init_args": {"root": str(tiny_anomaly_digits.root), **TINY, **TINY_SEGMENTS},
+        },
+        "encoder": compose("demo/base/encoder.yaml"),
+        "frame_size": 32,
+    }
+    settings = build(base)
+    settings["reader"].prepare()
+    split = {s: encode_split(settings["encoder"], settings["reader"], s, tmp_path / "m.json", 32) for s in SPLITS}
+    results = {}
+    _score_encoder(base, settings, None, split["train"], split["test"], tmp_path, results, "random_init")
+    assert list(results) == [*BENCH_SCORERS, "combined"]
+    for row in results.values():
+        cell = row["random_init"]
+        assert list(cell["micro_auroc_by_kind"]) == list(ANOMALIES) and 0 <= cell["micro_auroc"] <= 1
+    print_table(results, 1.0, 2.0)
+    printed = capsys.readouterr().out
+    assert "Micro AUROC per injected kind" in printed and "| speed      | random_init |" in printed
+    assert "1.0 min wall, 2.0 min CPU" in printed
+
+
+def test_bench_refuses_an_interrupted_pretraining_checkpoint(tmp_path):
+    checkpoint = tmp_path / "pretrain_vcop" / "checkpoints" / "last.ckpt"
+    checkpoint.parent.mkdir(parents=True)
+    torch.save({"epoch": 20, "state_dict": {}}, checkpoint)
+    with pytest.raises(ValueError, match=r"last\.ckpt holds 20 of the 50 pretraining epochs .*--pretrain-epochs 20"):
+        _pretrain("vcop", {}, tmp_path, 50)
+    assert _pretrain("vcop", {}, tmp_path, 20) == str(checkpoint)

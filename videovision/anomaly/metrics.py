@@ -198,6 +198,24 @@ def macro_auroc(scores: Sequence[ArrayLike], labels: Sequence[ArrayLike], pad: b
     return float(per_video_auroc(scores, labels, pad=pad).mean())
 
 
+def micro_auroc_by_group(
+    scores: Sequence[ArrayLike], labels: Sequence[ArrayLike], groups: Sequence[str], reference: str = "normal"
+) -> dict[str, float]:
+    """Micro AUROC of each group of videos (e.g. one injected anomaly kind) pooled with the ``reference`` videos.
+
+    Shapes: scores and labels, one (N_v,) array per video, groups (V,) -> {group: AUROC} for every group but the
+    reference (whose all-normal videos give each group the same normal frames to be ranked against).
+    """
+    checked_scores, checked_labels = _as_videos(scores, labels)
+    if len(groups) != len(checked_scores):
+        raise ValueError(f"{len(groups)} groups for {len(checked_scores)} videos")
+    out = {}
+    for group in dict.fromkeys(g for g in groups if g != reference):
+        chosen = [i for i, g in enumerate(groups) if g in (group, reference)]
+        out[group] = micro_auroc([checked_scores[i] for i in chosen], [checked_labels[i] for i in chosen])
+    return out
+
+
 def frame_level_metrics(
     scores: Sequence[ArrayLike],
     labels: Sequence[ArrayLike],

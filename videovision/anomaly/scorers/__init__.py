@@ -2,8 +2,18 @@
 
 from .base import AnomalyScorer
 from .combined import CombinedScorer
+from .frame_knn import FrameKNNScorer
 from .knn import KNNScorer
 from .next_step import NextStepScorer
 from .order import OrderScorer
+from .speed import FeatureSpeedScorer
 
-__all__ = ["AnomalyScorer", "CombinedScorer", "KNNScorer", "NextStepScorer", "OrderScorer"]
+__all__ = [
+    "AnomalyScorer",
+    "CombinedScorer",
+    "FeatureSpeedScorer",
+    "FrameKNNScorer",
+    "KNNScorer",
+    "NextStepScorer",
+    "OrderScorer",
+]
