@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         params, gflops = _cost(encoder.eval(), clip)
         row = f"| {name} | {encoder.out_dim} | {params:.1f} | {gflops:.1f} |"
         if speed:
-            row += f" {_clips_per_second(encoder, clip.expand(args.batch, -1, -1, -1, -1), args.repeats):.1f} |"
+            row += f" {_clips_per_second(encoder, clip.expand(args.batch, -1, -1, -1, -1), args.repeats):.2f} |"
         print(row)
     if args.match:
         return
