@@ -45,7 +45,7 @@ class AnomalyDigitsSpec:
     fps: int = 25
     min_segment: int = 16
     max_segment: int = 24
-    speed_factor: int = 4
+    speed_factor: int = 3
     seed: int = 0
 
 
@@ -81,7 +81,7 @@ def _test_video(kind: str, source, cls: str, spec: AnomalyDigitsSpec, rng: np.ra
     mask[start:stop] = 1
     if kind == "speed":
         extra = (spec.speed_factor - 1) * length
-        long_traj = _trajectory(cls, rng, t + extra, spec.size, sprite_px)
+        long_traj = _trajectory(cls, rng, t + extra, spec.size, sprite_px, pace=t)  # normal speed outside the burst
         time = np.concatenate(
             [np.arange(start), start + spec.speed_factor * np.arange(length), np.arange(stop, t) + extra]
         )

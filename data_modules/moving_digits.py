@@ -87,8 +87,15 @@ def _make_source(rng: np.random.Generator, digits: np.ndarray, size: int) -> _So
     return _Source(sprite=sprite, digit_rgb=digit_rgb, background=background.clamp(0, 1))
 
 
-def _trajectory(cls: str, rng: np.random.Generator, t: int, size: int, sprite_px: int) -> np.ndarray:
-    """Per-frame (cx, cy, angle_rad, scale), shape (t, 4); centres in pixels."""
+def _trajectory(
+    cls: str, rng: np.random.Generator, t: int, size: int, sprite_px: int, pace: int | None = None
+) -> np.ndarray:
+    """Per-frame (cx, cy, angle_rad, scale), shape (t, 4); centres in pixels.
+
+    The per-frame speed is drawn as for a video of ``pace`` frames (default ``t``); a longer ``t`` goes on at
+    that speed, drawn only as fast as keeps the digit in the frame and its scale in the usual range.
+    """
+    pace = t if pace is None else pace
     steps = np.arange(t, dtype=np.float32)
     margin = sprite_px * 0.5
     centre = rng.uniform(margin, size - margin, size=2)
@@ -97,7 +104,7 @@ def _trajectory(cls: str, rng: np.random.Generator, t: int, size: int, sprite_px
     cx, cy = np.full(t, centre[0], dtype=np.float32), np.full(t, centre[1], dtype=np.float32)
     if cls.startswith("Move"):
         travel = size - 2 * margin
-        speed = rng.uniform(0.5, 1.0) * travel / max(t - 1, 1)
+        speed = min(rng.uniform(0.5, 1.0) * travel / max(pace - 1, 1), travel / max(t - 1, 1))
         start = rng.uniform(margin, size - margin - speed * (t - 1))
         path = start + speed * steps
         sign_path = {"MoveRight": path, "MoveDown": path, "MoveLeft": size - path, "MoveUp": size - path}[cls]
@@ -106,11 +113,11 @@ def _trajectory(cls: str, rng: np.random.Generator, t: int, size: int, sprite_px
         else:
             cy = sign_path
     elif cls.startswith("Rotate"):
-        omega = rng.uniform(math.pi / 2, 1.5 * math.pi) / max(t - 1, 1)
+        omega = rng.uniform(math.pi / 2, 1.5 * math.pi) / max(pace - 1, 1)
         angle = angle + (omega if cls == "RotateClockwise" else -omega) * steps
     else:
-        ratio = rng.uniform(1.8, 2.6) ** (1.0 / max(t - 1, 1))
-        low = rng.uniform(0.55, 0.75)
+        growth, low = rng.uniform(1.8, 2.6), rng.uniform(0.55, 0.75)
+        ratio = min(growth ** (1.0 / max(pace - 1, 1)), (2.6 * 0.75 / low) ** (1.0 / max(t - 1, 1)))
         scale = low * ratio**steps if cls == "ZoomIn" else low * ratio ** (t - 1 - steps)
     return np.stack([cx, cy, angle, scale], axis=1)
 

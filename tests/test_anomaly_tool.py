@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits
+from data_modules.moving_digits import _trajectory
 from data_modules.video_io import probe_video
 from videovision.anomaly.pipeline import encode_split
 from videovision.config import compose, experiments_dir
@@ -38,6 +39,19 @@ def test_generated_test_videos_carry_one_injected_segment_of_each_kind(tiny_anom
         runs = np.flatnonzero(np.diff(np.concatenate(([0], record.mask, [0]))))
         expected = 0 if record.name.endswith("normal") else 2  # one run: its start and its end
         assert len(runs) == expected and (expected == 0 or 6 <= runs[1] - runs[0] <= 8)
+
+
+@pytest.mark.parametrize("motion", ["MoveRight", "MoveDown"])
+def test_a_speed_video_moves_at_a_normal_speed_outside_its_burst(motion):
+    """The speed anomaly's long trajectory keeps a normal video's per-frame speed (it used to play at about half)."""
+    t, size, sprite = 64, 64, 20
+    travel = size - sprite
+    for seed in range(50):
+        long = _trajectory(motion, np.random.default_rng(seed), t + 48, size, sprite, pace=t)
+        speed = np.diff(long[:, :2].sum(axis=1))
+        assert np.allclose(speed, speed[0], atol=1e-4)
+        assert 0.5 * travel / (t - 1) - 1e-4 <= speed[0] <= travel / (t - 1) + 1e-4  # a normal video's range
+        assert long[:, :2].min() >= sprite / 2 - 1e-3 and long[:, :2].max() <= size - sprite / 2 + 1e-3
 
 
 def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tiny_anomaly_digits, tmp_path):
