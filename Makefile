@@ -46,7 +46,7 @@ gpu-check: install
 # HTTP API + web page on the demo probe checkpoint (trained first if absent): http://127.0.0.1:$(PORT)/
 PORT ?= 8000
 serve: install
-	$(PY) -m videovision serve --port $(PORT)
+	$(PY) -m videovision serve --port $(PORT) $(SERVE_ARGS)
 
 # Streaming step vs a 16-frame window, eager vs ONNX Runtime, end-to-end frames/s, server load test (README).
 bench-stream: install

@@ -12,10 +12,14 @@ import yaml
 from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits
 from data_modules.moving_digits import _trajectory
 from data_modules.video_io import probe_video
+from tests.serving_helpers import encoder_checkpoint
 from videovision.anomaly.pipeline import encode_split
 from videovision.config import compose, experiments_dir
+from videovision.serving.anomaly import ServedScorer
+from videovision.serving.stream import decode_frames
 from videovision.tools import TOOLS
 from videovision.tools.anomaly import BENCH_SCORERS, _config_parser, _pretrain, _score_encoder, build, print_table
+from videovision.tracking.features import load_encoder
 
 SPLITS = ("train", "test")
 ANOMALY_CONFIGS = sorted((experiments_dir() / "anomaly").glob("*.yaml"))
@@ -82,6 +86,8 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
         },
         "out_dir": str(tmp_path / "out"),
     }
+    encoder = load_encoder(config["encoder"])  # saved, so that serve --anomaly can rebuild it (below)
+    config["checkpoint"] = str(encoder_checkpoint(encoder, tmp_path / "encoder.ckpt"))
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     TOOLS["anomaly"](["fit", "--config", str(path), "--set", "sigma=1.0"])
@@ -95,6 +101,12 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
         assert (out / "scores" / f"{name}.csv").read_text().startswith("frame,score,smoothed_score,label\n")
         assert (out / "timelines" / f"{name}.png").stat().st_size > 0
     assert (out / "summary.png").is_file()
+    served = ServedScorer(out / "scorer.pt")  # what serve --anomaly loads gives anomaly score's values
+    record = tiny_anomaly_digits.anomaly_records("test")[0]
+    frames = np.stack([frame for _, frame in decode_frames(str(record.path))])
+    raw = np.load(out / "scores" / f"{record.name}.npy")
+    expected = (raw - float(served.scorer.train_mean)) / float(served.scorer.train_std)
+    np.testing.assert_allclose(served.video_scores(served.features(frames)), expected, rtol=1e-4, atol=1e-4)
     np.save(tiny_anomaly_digits.root / "test" / f"{names[1]}.npy", np.zeros(29, dtype=np.int64))
     try:
         with pytest.raises(ValueError, match=rf"{names[1]}\.npy .*29 frames, shorter than the video"):

@@ -111,3 +111,33 @@ def test_websocket_streams_frames_with_state_per_connection(settings):
     assert [r["frame"] for r in replies] == [0, 1, 2] and replies[0]["top"][0]["label"] in CLASSES
     assert again["top"] == replies[0]["top"] == fresh["top"]
     assert replies[2]["top"] != replies[0]["top"]  # the carried state changes the answer
+
+
+def test_jobs_and_the_websocket_carry_anomaly_scores_and_boxes(tmp_path, checkpoint):
+    """serve --anomaly: every frame's score (the offline one); a job or connection with a box: a box per frame."""
+    from tests.serving_helpers import NEXT_STEP, fitted_scorer
+
+    scorer = fitted_scorer(tmp_path / "anomaly", NEXT_STEP)
+    settings = Settings(str(checkpoint), data_dir=str(tmp_path / "serve"), anomaly=str(scorer))
+    video = small_video(tmp_path / "clip.avi", num_frames=12)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").json()["anomaly"] == str(scorer)
+        files = {"file": ("clip.avi", video.read_bytes(), "video/x-msvideo")}
+        assert client.post("/jobs", files=files, data={"box": "2,10,16"}).status_code == 422
+        response = client.post("/jobs", files=files, data={"box": "2,10,16,16"})
+        result = wait_done(client, response.json()["id"])["result"]
+        assert len(result["anomaly"]) == 12 and len(result["boxes"]) == 12 and result["boxes"][0] == [2, 10, 16, 16]
+        assert [f["frame"] for f in result["frames"]] == [0, 3, 6, 9] and (result["width"], result["height"]) == (
+            64,
+            48,
+        )
+        with client.websocket_connect("/ws/stream?box=2,10,16,16") as ws:
+            replies = []
+            for t in range(4):
+                image = io.BytesIO()
+                Image.fromarray(np.full((48, 64, 3), 40 * t, np.uint8)).save(image, "PNG")
+                ws.send_bytes(image.getvalue())
+                replies.append(ws.receive_json())
+        assert replies[0]["box"] == [2, 10, 16, 16] and all(len(r["box"]) == 4 for r in replies)
+        assert [r["anomaly"] for r in replies[:2]] == [[], []] and replies[2]["anomaly"][0][0] == 0  # 2 frames late
+        assert "top" in replies[0] and "top" not in replies[1]  # classified every 3rd frame (the run's stride)

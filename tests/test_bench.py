@@ -29,3 +29,15 @@ def test_bench_runs_end_to_end_and_reports_every_figure(tmp_path, capsys):
     assert results["memory"]["clips"] >= 16 and results["memory"]["rss_mb_after_warmup"] > 50  # two workers found
     assert json.loads((tmp_path / "data.json").read_text())["workers"] == 2
     assert "ours/bound" in capsys.readouterr().out
+
+
+@needs_ffmpeg
+def test_bench_stream_quick_runs_every_part(tmp_path, capsys):
+    """make bench-stream's code end to end, small: per-frame timings, frames/s, the server load test."""
+    from videovision.tools import bench_stream
+
+    results = bench_stream.main(["--quick", "--out", str(tmp_path)])
+    assert set(results["per_frame_ms"]) == {"step_eager", "window_eager"}  # the ONNX export: test_export
+    assert all(v > 0 for v in results["per_frame_ms"].values()) and results["end_to_end"]["eager"]["frames"] == 24
+    assert results["server"]["done"] == results["server"]["jobs"] == 2 and results["server"]["lost"] == 0
+    assert "window / step" in capsys.readouterr().out

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.serving_helpers import CLASSES, classifier_checkpoint, small_video
+from tests.serving_helpers import CLASSES, NEXT_STEP, classifier_checkpoint, fitted_scorer, small_video
 from videovision.serving.api import Settings, create_app
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -27,7 +27,8 @@ def server(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = Settings(str(classifier_checkpoint(tmp_path / "probe.ckpt")), data_dir=str(tmp_path / "serve"))
+    checkpoint, scorer = classifier_checkpoint(tmp_path / "probe.ckpt"), fitted_scorer(tmp_path / "anomaly", NEXT_STEP)
+    settings = Settings(str(checkpoint), data_dir=str(tmp_path / "serve"), anomaly=str(scorer))
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -64,6 +65,7 @@ def test_upload_shows_predictions_and_timeline(server, browser, tmp_path):
     browser.get(server)
     WebDriverWait(browser, 30).until(lambda d: "model ready" in d.find_element(By.ID, "health").text)
     browser.find_element(By.ID, "file").send_keys(str(video))
+    browser.find_element(By.ID, "box").send_keys("2,10,16,16")
     browser.find_element(By.ID, "upload").click()
     WebDriverWait(browser, 90).until(lambda d: d.find_element(By.ID, "status").text in ("done", "failed", "refused"))
     assert browser.find_element(By.ID, "status").text == "done", browser.find_element(By.ID, "error").text
@@ -78,6 +80,11 @@ def test_upload_shows_predictions_and_timeline(server, browser, tmp_path):
         "return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((v, i) => i % 4 == 3 && v).length;"
     )
     assert painted > 0
+    assert browser.find_element(By.ID, "anomaly-timeline").get_attribute("data-frames") == "24"  # every frame
+    assert browser.execute_script(PAINTED, "anomaly-timeline") > 0
+    assert browser.find_element(By.ID, "overlay").get_attribute("data-box") == "2,10,16,16"  # frame 0's box
+    assert browser.execute_script(PAINTED, "overlay") > 0
+    browser.find_element(By.ID, "box").clear()
     browser.find_element(By.ID, "live-start").click()  # Chromium's fake camera, frames over the WebSocket
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#live-predictions li"))
     WebDriverWait(browser, 30).until(
@@ -87,3 +94,9 @@ def test_upload_shows_predictions_and_timeline(server, browser, tmp_path):
     screenshot = tmp_path / "page.png"
     assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
+
+
+PAINTED = (
+    "const c = document.getElementById(arguments[0]);"
+    "return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((v, i) => i % 4 == 3 && v).length;"
+)

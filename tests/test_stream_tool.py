@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tests.serving_helpers import CLASSES, classifier_checkpoint, small_video
-from videovision.serving.model import Preprocess, load_classifier
+from videovision.serving.model import load_classifier
 from videovision.serving.stream import FrameReader, decode_frames, run_stream
 from videovision.tools import stream
 
@@ -42,11 +42,11 @@ def test_a_slow_consumer_drops_frames_and_counts_them(tmp_path):
     video = small_video(tmp_path / "v.avi", num_frames=20)
     reader = FrameReader(str(video), short_side=32, drop=True, queue_size=2)
 
-    def slow_step(frame: np.ndarray) -> np.ndarray:
+    def slow_session(index: int, frame: np.ndarray) -> dict:
         time.sleep(0.05)
-        return np.ones(1)
+        return {}
 
-    stats = run_stream(reader, slow_step, Preprocess(32, 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)))
+    stats = run_stream(reader, slow_session)
     assert stats.dropped > 0 and stats.processed + stats.dropped == 20
 
 

@@ -122,13 +122,22 @@ class FrameTemporalEncoder(ClipEncoder):
         embedding of the frames so far) without re-running any earlier frame.
         """
         self.check_streamable()
-        x = self._frame_features(frame)
-        split = len(self.temporal_refiner.blocks) if self._has_temporal_refiner else 0
-        buffers: State = ()
-        if self._has_temporal_refiner:
-            x, buffers = self.temporal_refiner.step(x, state[:split])
+        split = self.refiner_state_size
+        x, buffers = self.refine_step(self._frame_features(frame), state[:split])
         out, temporal_state = self.temporal.stream_step(x, state[split:])
         return out, (*buffers, *temporal_state)
+
+    @property
+    def refiner_state_size(self) -> int:
+        """How many leading entries of the streaming state are the temporal conv refiner's buffers."""
+        return len(self.temporal_refiner.blocks) if self._has_temporal_refiner else 0
+
+    def refine_step(self, x: torch.Tensor, buffers: State) -> tuple[torch.Tensor, State]:
+        """Pooled frame features ``(N, C)`` through the temporal conv refiner, carrying its causal ``buffers``
+        (the identity without a refiner): one frame of ``temporal_refiner`` on the whole sequence."""
+        if not self._has_temporal_refiner:
+            return x, ()
+        return self.temporal_refiner.step(x, buffers)
 
 
 ResNetRNNEncoder = FrameTemporalEncoder  # the name before 0.2; configs that use it keep working for one release

@@ -1,5 +1,6 @@
-"""One uploaded video analysed: per-frame class probabilities from the streaming step, and the video's
-top classes by the run's test protocol (the softmax of ``num_clips`` evenly spaced clips, averaged)."""
+"""One uploaded video analysed by a :class:`~videovision.serving.session.Session`: per-frame class probabilities
+from the streaming step, the video's top classes by the run's test protocol (the softmax of ``num_clips`` evenly
+spaced clips, averaged), and with a scorer / a first-frame box every frame's anomaly score / box."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ from pathlib import Path
 
 import av
 import numpy as np
-import torch
 
-from .model import ServedClassifier
-from .runtime import EagerStep, OrtStep
+from .session import Analysers, Box
 from .stream import decode_frames
 
 PREVIEW_SHORT_SIDE = 240
@@ -19,40 +18,42 @@ PREVIEW_SHORT_SIDE = 240
 
 def analyse_video(
     path: str | Path,
-    served: ServedClassifier,
-    step: EagerStep | OrtStep,
+    analysers: Analysers,
     total_frames: int,
-    top_k: int = 5,
+    source_size: tuple[int, int],
+    box: Box | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> dict:
-    """``{"top": [{"label", "prob"}...], "frames": [{"frame", "probs"}...], "classes", "stride"}`` for the video
-    at ``path`` (``total_frames`` long), streaming every ``served.stride``-th frame through ``step``."""
-    stride = served.stride
-    expected = max(1, -(-total_frames // stride))
-    step.reset()
-    frames, inputs = [], []
-    for n, (index, frame) in enumerate(decode_frames(str(path), served.preprocess.resize, stride), start=1):
-        x = served.preprocess(frame[None])
-        inputs.append(x[0])
-        frames.append({"frame": index, "probs": [round(float(p), 5) for p in step(x.numpy())]})
+    """``{"top": [{"label", "prob"}...], "frames": [{"frame", "probs"}...], "classes", "stride", "anomaly",
+    "boxes"}`` for the video at ``path`` (``total_frames`` long, ``source_size`` (W, H)): the classifier streams
+    every ``stride``-th frame; ``anomaly`` (one score per frame) is None without a scorer, ``boxes``
+    (``[x, y, w, h]`` per frame, source pixels) None without a first-frame ``box``."""
+    served = analysers.served
+    every = 1 if analysers.every_frame(box) else analysers.stride
+    session = analysers.session(box, source_size, keep=True)
+    frames, boxes = [], []
+    short_side = None if analysers.anomaly else analysers.short_side(box)  # native, as `anomaly score` decodes
+    for n, (index, frame) in enumerate(decode_frames(str(path), short_side, every), start=1):
+        out = session(index, frame)
+        if "probs" in out:
+            frames.append({"frame": index, "probs": out["probs"]})
+        if "box" in out:
+            boxes.append(out["box"])
         if progress is not None and n % 4 == 0:
-            progress(min(0.99, n / expected))
+            progress(min(0.99, n * every / max(1, total_frames)))
     if not frames:
         raise ValueError(f"{path}: no frame decodes")
-    probs = _clip_protocol(served, torch.stack(inputs))
-    order = np.argsort(probs)[::-1][:top_k]
-    top = [{"label": served.classes[i], "prob": round(float(probs[i]), 5)} for i in order]
-    return {"top": top, "frames": frames, "classes": served.classes, "stride": stride}
-
-
-def _clip_protocol(served: ServedClassifier, inputs: torch.Tensor) -> np.ndarray:
-    """Mean softmax over ``num_clips`` clips of ``clip_len`` consecutive inputs, evenly spaced (looping a short
-    video), as :class:`~data_modules.UniformClipSampler` at the run's stride."""
-    n, t = len(inputs), served.clip_len
-    starts = np.round(np.linspace(0, max(0, n - t), served.num_clips)).astype(int)
-    index = (starts[:, None] + np.arange(t)[None]) % n
-    with torch.inference_mode():
-        return served.clip_model()(inputs[torch.from_numpy(index)]).mean(0).numpy()
+    whole = session.finish()
+    probs = whole["clip_probs"]
+    top = [{"label": served.classes[i], "prob": round(float(probs[i]), 5)} for i in np.argsort(probs)[::-1]]
+    return {
+        "top": top[: analysers.top_k],
+        "frames": frames,
+        "classes": served.classes,
+        "stride": analysers.stride,
+        "anomaly": whole.get("anomaly"),
+        "boxes": boxes if box is not None else None,
+    }
 
 
 def write_preview(source: str | Path, target: str | Path, short_side: int = PREVIEW_SHORT_SIDE) -> Path:

@@ -1,11 +1,13 @@
 """The HTTP API and web page (FastAPI, served by uvicorn).
 
-- ``POST /jobs`` (multipart field ``file``): a video upload becomes a job (202); ``GET /jobs/{id}``: its
-  status, progress and, when done, its result (top classes, per-frame probabilities); results live on disk
-  (:mod:`videovision.serving.jobs`). ``GET /samples`` and ``POST /samples/jobs?name=``: the same for a
-  sample video the server has.
-- ``WS /ws/stream``: frame-by-frame streaming; the client sends images (JPEG/PNG bytes), the server answers
-  each with the top classes, carrying the encoder state per connection (``"reset"`` starts again).
+- ``POST /jobs`` (multipart field ``file``, optional field ``box=x,y,w,h``: a first-frame box to track): a video
+  upload becomes a job (202); ``GET /jobs/{id}``: its status, progress and, when done, its result (top classes,
+  per-frame probabilities, per-frame anomaly scores when the server has a scorer, per-frame boxes when the job
+  has a box); results live on disk (:mod:`videovision.serving.jobs`). ``GET /samples`` and
+  ``POST /samples/jobs?name=[&box=]``: the same for a sample video the server has.
+- ``WS /ws/stream[?box=x,y,w,h]``: frame-by-frame streaming; the client sends images (JPEG/PNG bytes), the server
+  answers each with what the session gives (:class:`~videovision.serving.session.Session`: top classes, anomaly
+  scores, the box), carrying every state per connection (``"reset"`` starts again).
 - ``GET /healthz``, ``GET /openapi.json`` (and ``/docs``), ``GET /``: the web page.
 
 Limits: an upload over ``max_upload_mb`` is refused with 413, a file that is no video (by its name) with
@@ -18,6 +20,7 @@ The model is loaded once, in the lifespan, and handed to the endpoints through d
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import Depends, FastAPI, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 from PIL import Image, UnidentifiedImageError
@@ -35,13 +38,15 @@ from PIL import Image, UnidentifiedImageError
 from data_modules.video_io import VideoDecodeError, probe_video
 
 from .analysis import analyse_video, write_preview
+from .anomaly import ServedScorer
 from .jobs import JobRunner, JobStore
-from .model import ServedClassifier, load_classifier
-from .runtime import EagerStep, OrtStep, make_step
+from .model import load_classifier
+from .session import Analysers, Box, Session, parse_box
 from .stream import scaled_size
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".ogv")
 PAGE = Path(__file__).parent / "static" / "index.html"
+OPTIONS = "options.json"  # a job's options (its first-frame box), beside its upload
 _CHUNK = 1 << 20
 
 
@@ -58,6 +63,7 @@ class Settings:
     max_upload_mb: float = 50.0
     max_active_jobs: int = 4
     top_k: int = 5
+    anomaly: str | None = None  # a fitted scorer (anomaly fit's scorer.pt)
 
 
 class Service:
@@ -65,23 +71,23 @@ class Service:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.served: ServedClassifier = load_classifier(settings.checkpoint, settings.config)
+        served = load_classifier(settings.checkpoint, settings.config)
+        anomaly = ServedScorer(settings.anomaly) if settings.anomaly else None
+        self.analysers = Analysers(served, settings.runtime, settings.export_dir, anomaly, settings.top_k)
         self.store = JobStore(Path(settings.data_dir) / "jobs")
         self.runner = JobRunner(self.store, self._work)
-        self.new_step()  # with the onnx runtime, exports now (once) when the export is missing or stale
+        self.analysers.new_step()  # with the onnx runtime, exports now (once) when the export is missing or stale
         self.started = time.time()
 
-    def new_step(self) -> EagerStep | OrtStep:
-        """A step with its own state (one per job or WebSocket connection)."""
-        return make_step(self.served, self.settings.runtime, self.settings.export_dir)[0]
-
     def _work(self, job_id: str, progress) -> dict:
-        job = self.store.get(job_id)
-        video = self.store.folder(job_id) / job["video"]
+        job, folder = self.store.get(job_id), self.store.folder(job_id)
+        video = folder / job["video"]
         meta = probe_video(str(video))
-        result = analyse_video(video, self.served, self.new_step(), meta.num_frames, self.settings.top_k, progress)
-        write_preview(video, self.store.folder(job_id) / "preview.webm")
-        return {**result, "fps": meta.fps, "num_frames": meta.num_frames}
+        options = json.loads((folder / OPTIONS).read_text()) if (folder / OPTIONS).is_file() else {}
+        size = (meta.width, meta.height)
+        result = analyse_video(video, self.analysers, meta.num_frames, size, options.get("box"), progress)
+        write_preview(video, folder / "preview.webm")
+        return {**result, "fps": meta.fps, "num_frames": meta.num_frames, "width": meta.width, "height": meta.height}
 
     def samples(self) -> list[str]:
         root = self.settings.samples_dir
@@ -119,20 +125,25 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz")
     def healthz(service: ServiceDep) -> dict:
-        served = service.served
+        served = service.analysers.served
         return {
             "status": "ok",
             "checkpoint": served.checkpoint,
             "classes": served.classes,
             "runtime": service.settings.runtime,
+            "anomaly": service.settings.anomaly,
             "active_jobs": len(service.store.active()),
             "uptime_s": round(time.time() - service.started, 1),
         }
 
     @app.post("/jobs", status_code=202)
-    async def upload(request: Request, file: UploadFile, service: ServiceDep) -> dict:
-        """Upload a video (multipart field ``file``); returns the job to poll at ``/jobs/{id}``."""
+    async def upload(
+        request: Request, file: UploadFile, service: ServiceDep, box: Annotated[str | None, Form()] = None
+    ) -> dict:
+        """Upload a video (multipart field ``file``; ``box=x,y,w,h`` tracks that first-frame box); returns the job
+        to poll at ``/jobs/{id}``."""
         _check_capacity(service)
+        first_box = _box(box)
         limit = int(service.settings.max_upload_mb * 1e6)
         declared = int(request.headers.get("content-length") or 0)
         if declared > limit + 64 * 1024:  # multipart overhead allowed
@@ -150,7 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
                     if size > limit:
                         raise HTTPException(413, f"upload exceeds the limit of {limit} bytes")
                     out.write(chunk)
-            return await run_in_threadpool(_accept, service, job_id, file.filename or video.name, video)
+            return await run_in_threadpool(_accept, service, job_id, file.filename or video.name, video, first_box)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -160,15 +171,16 @@ def create_app(settings: Settings) -> FastAPI:
         return service.samples()
 
     @app.post("/samples/jobs", status_code=202)
-    def sample_job(name: str, service: ServiceDep) -> dict:
-        """A job for the sample video ``name`` (one of ``GET /samples``)."""
+    def sample_job(name: str, service: ServiceDep, box: str | None = None) -> dict:
+        """A job for the sample video ``name`` (one of ``GET /samples``), tracking ``box`` (x,y,w,h) if given."""
         if name not in service.samples():
             raise HTTPException(404, f"no sample named {name!r}")
         _check_capacity(service)
+        first_box = _box(box)
         job_id, folder = service.store.new_folder()
         video = folder / f"upload{Path(name).suffix.lower()}"
         shutil.copyfile(Path(service.settings.samples_dir) / name, video)
-        return _accept(service, job_id, name, video)
+        return _accept(service, job_id, name, video, first_box)
 
     @app.get("/jobs")
     def jobs(service: ServiceDep) -> list[dict]:
@@ -189,30 +201,38 @@ def create_app(settings: Settings) -> FastAPI:
         return FileResponse(preview, media_type="video/webm")
 
     @app.websocket("/ws/stream")
-    async def stream(websocket: WebSocket) -> None:
-        """Send frames as image bytes (JPEG/PNG); each reply: ``{"frame", "top", "ms"}``; text ``reset``."""
+    async def stream(websocket: WebSocket, box: str | None = None) -> None:
+        """Send frames as image bytes (JPEG/PNG); each reply: ``{"frame", "top", "probs", "ms"}``, plus
+        ``"anomaly"`` with a scorer and ``"box"`` with ``?box=x,y,w,h``; text ``reset`` starts again."""
         service: Service = websocket.app.state.service
         await websocket.accept()
-        step, count = service.new_step(), 0
+        try:
+            first_box = parse_box(box) if box else None
+        except ValueError as exc:
+            await websocket.close(code=1008, reason=str(exc))
+            return
+        session, count = None, 0
         try:
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
                     break
                 if message.get("text") == "reset":
-                    step.reset()
-                    count = 0
+                    session, count = None, 0
                     await websocket.send_json({"reset": True})
                     continue
                 if not message.get("bytes"):
                     await websocket.send_json({"error": "send frames as binary JPEG or PNG images, or 'reset'"})
                     continue
                 try:
-                    reply = await run_in_threadpool(_stream_frame, service, step, message["bytes"])
+                    frame = await run_in_threadpool(_image, message["bytes"])
                 except (UnidentifiedImageError, OSError, ValueError) as exc:
                     await websocket.send_json({"error": f"frame {count}: not an image ({exc})"})
                     continue
-                await websocket.send_json({"frame": count, **reply})
+                if session is None:
+                    session = service.analysers.session(first_box, (frame.shape[1], frame.shape[0]))
+                reply = await run_in_threadpool(_stream_frame, service, session, count, frame, first_box)
+                await websocket.send_json(reply)
                 count += 1
         except WebSocketDisconnect:
             pass
@@ -230,12 +250,21 @@ def _check_capacity(service: Service) -> None:
         )
 
 
-def _accept(service: Service, job_id: str, filename: str, video: Path) -> dict:
+def _box(text: str | None) -> Box | None:
+    try:
+        return parse_box(text) if text else None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+def _accept(service: Service, job_id: str, filename: str, video: Path, box: Box | None = None) -> dict:
     """Probe the stored upload (422 with the reason when it does not decode), then queue its job."""
     try:
         meta = probe_video(str(video))
     except VideoDecodeError as exc:
         raise HTTPException(422, f"{filename}: not a decodable video: {str(exc).split(': ', 1)[-1]}") from exc
+    if box is not None:
+        (video.parent / OPTIONS).write_text(json.dumps({"box": box}))
     job = service.store.add(job_id, filename, video)
     service.runner.submit(job_id)
     return {**job, "num_frames": meta.num_frames, "fps": meta.fps}
@@ -248,12 +277,15 @@ def _job(service: Service, job_id: str) -> dict:
     return found
 
 
-def _stream_frame(service: Service, step: EagerStep | OrtStep, data: bytes) -> dict:
+def _image(data: bytes) -> np.ndarray:
+    """JPEG/PNG bytes -> uint8 (H, W, 3)."""
     with Image.open(io.BytesIO(data)) as image:
-        image = image.convert("RGB")
-        frame = np.array(image.resize(scaled_size(*image.size, service.served.preprocess.resize)))
+        return np.array(image.convert("RGB"))
+
+
+def _stream_frame(service: Service, session: Session, count: int, frame: np.ndarray, box: Box | None) -> dict:
+    width, height = scaled_size(frame.shape[1], frame.shape[0], service.analysers.short_side(box))
+    resized = np.array(Image.fromarray(frame).resize((width, height)))
     start = time.perf_counter()
-    probs = step(service.served.preprocess(frame[None]).numpy())
-    order = np.argsort(probs)[::-1][: service.settings.top_k]
-    top = [{"label": service.served.classes[i], "prob": round(float(probs[i]), 4)} for i in order]
-    return {"top": top, "ms": round(1000 * (time.perf_counter() - start), 2)}
+    out = session(count, resized)
+    return {**out, "ms": round(1000 * (time.perf_counter() - start), 2)}

@@ -3,8 +3,8 @@
 A :class:`FrameReader` thread decodes beside inference into a small queue. With ``drop`` (live
 sources, or a file played in real time), a frame that finds the queue full pushes out the oldest
 waiting one, which is counted as dropped, so inference never falls behind the source; without it
-the reader waits and every frame is processed. :func:`run_stream` preprocesses each frame, runs the
-step (which carries the encoder's state) and reports per-frame outputs and latencies.
+the reader waits and every frame is processed. :func:`run_stream` hands each frame to a session (which
+carries every state) and reports per-frame outputs and latencies.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import numpy as np
 from PIL import Image
 
 from data_modules.frame_folders import folder_fps, frame_files
-
-from .model import Preprocess
 
 LIVE_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://", "/dev/video")
 
@@ -52,6 +50,19 @@ def scaled_size(width: int, height: int, short_side: int | None) -> tuple[int, i
         return width, height
     scale = short_side / min(width, height)
     return max(short_side, round(width * scale)), max(short_side, round(height * scale))
+
+
+def source_size(source: str) -> tuple[int, int]:
+    """(width, height) of the source's frames."""
+    if os.path.isdir(source):
+        with Image.open(frame_files(source)[0]) as image:
+            return image.size
+    with _open_container(source) as container:
+        context = container.streams.video[0].codec_context
+        if context.width and context.height:
+            return context.width, context.height
+        frame = next(container.decode(video=0))
+        return frame.width, frame.height
 
 
 def source_fps(source: str) -> float:
@@ -156,12 +167,12 @@ class FrameReader(threading.Thread):
 
 @dataclass
 class FrameOutput:
-    """One streamed frame: its index in the source, the class probabilities, and how long it took."""
+    """One streamed frame: its index in the source, what ``process`` gave for it, and how long it took."""
 
     index: int
-    probs: np.ndarray
+    outputs: dict
     latency_ms: float  # from decoded to output ready (waiting in the queue included)
-    compute_ms: float  # preprocessing + the step
+    compute_ms: float  # ``process``: preprocessing + the models
 
 
 @dataclass
@@ -196,24 +207,24 @@ class StreamStats:
 
 def run_stream(
     reader: FrameReader,
-    step: Callable[[np.ndarray], np.ndarray],
-    preprocess: Preprocess,
+    process: Callable[[int, np.ndarray], dict],
     on_output: Callable[[FrameOutput], None] | None = None,
     max_frames: int | None = None,
 ) -> StreamStats:
-    """Feed every frame ``reader`` yields through ``step`` (batch of one, state carried inside it)."""
+    """Feed every ``(index, frame)`` ``reader`` yields to ``process`` (a
+    :class:`~videovision.serving.session.Session`, or any callable that carries its own state)."""
     stats = StreamStats()
     start = time.perf_counter()
     try:
         for index, decoded_at, frame in reader:
             begin = time.perf_counter()
-            probs = step(preprocess(frame[None]).numpy())
+            outputs = process(index, frame)
             done = time.perf_counter()
             stats.processed += 1
             stats.latencies_ms.append(1000 * (done - decoded_at))
             stats.compute_ms.append(1000 * (done - begin))
             if on_output is not None:
-                on_output(FrameOutput(index, probs, stats.latencies_ms[-1], stats.compute_ms[-1]))
+                on_output(FrameOutput(index, outputs, stats.latencies_ms[-1], stats.compute_ms[-1]))
             if max_frames is not None and stats.processed >= max_frames:
                 break
     finally:

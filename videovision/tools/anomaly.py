@@ -1,7 +1,8 @@
 """``videovision anomaly fit|score|bench``: frame-level video anomaly detection with a (self-supervised) encoder.
 
 - ``fit --config experiments/anomaly/<dataset>.yaml``: encode the normal training videos, fit the scorer,
-  save it to ``<out_dir>/scorer.pt``;
+  save it to ``<out_dir>/scorer.pt`` and what it was fitted with (encoder, checkpoint, scorer, frame size) to
+  ``<out_dir>/scorer.yaml`` (``serve --anomaly`` and ``stream --anomaly`` load the pair);
 - ``score --config ...``: score every test frame with the saved scorer; write ``scores/<video>.npy|.csv``,
   ``metrics.json`` (micro and macro frame-level AUROC), ``timelines/<video>.png`` and ``summary.png``;
 - ``bench``: the embedded benchmark: generate anomalous moving digits, pretrain VCOP and SimCLR on its normal
@@ -67,7 +68,7 @@ def build(config: str | Path | dict, overrides: dict[str, Any] | None = None) ->
     if built.checkpoint:
         load_encoder_weights(built.encoder, built.checkpoint)
     built.encoder.eval()
-    return dict(built)
+    return {**dict(built), "config": composed}
 
 
 def _cache(settings: dict[str, Any]) -> Path:
@@ -84,6 +85,10 @@ def fit(settings: dict[str, Any]) -> EncodedSplit:
     scorer.fit(encoder, train.features, settings["checkpoint"])
     out = Path(settings["out_dir"]) / SCORER_FILE
     torch.save(scorer.state_dict(), out)
+    config = settings["config"]
+    fitted_with = {"encoder": config["encoder"], "checkpoint": settings["checkpoint"], "scorer": config["scorer"]}
+    fitted_with["frame_size"] = settings["frame_size"]
+    out.with_suffix(".yaml").write_text(yaml.safe_dump(fitted_with, sort_keys=False))  # what serve --anomaly loads
     print(f"fitted {type(scorer).__name__} on {len(train.features)} training videos ({len(train.skipped)} skipped)")
     print(f"saved {out}")
     return train

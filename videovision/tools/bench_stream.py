@@ -28,6 +28,7 @@ import torch
 
 from data_modules.moving_digits import write_video
 
+from ..serving.api import Settings, create_app
 from ..serving.export import CLIP_ONNX, export_classifier
 from ..serving.model import DEMO_PROBE, load_classifier, save_untrained_classifier
 from ..serving.runtime import EagerStep, OrtStep
@@ -45,7 +46,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--frames", type=int, default=250, help="length of the end-to-end video")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=3, help="uploads per client")
+    parser.add_argument("--load-frames", type=int, default=96, help="length of each uploaded video")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run of every part but the ONNX export (the test's; test_export checks it): 32 px, 4-frame "
+        "window, eager only, few repeats and jobs",
+    )
     args = parser.parse_args(argv)
+    runtimes = ("eager", "onnx")
+    if args.quick:
+        args.size, args.window, args.repeats, args.frames, args.clients, args.jobs, args.load_frames = (
+            32, 4, 3, 24, 2, 1, 12)  # fmt: skip
+        runtimes = ("eager",)
     out = Path(args.out)
     torch.set_num_threads(args.threads)
     ckpt = args.ckpt or (str(DEMO_PROBE) if DEMO_PROBE.is_file() else None)
@@ -54,27 +67,30 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"no demo probe checkpoint: timing untrained weights ({ckpt})")
     served = load_classifier(ckpt)
     export_dir = out / f"export_{args.size}"
-    export_classifier(served, export_dir, args.size, args.window, parts=("step.onnx", CLIP_ONNX))
-
     frame = np.random.default_rng(0).standard_normal((1, 3, args.size, args.size), dtype=np.float32)
     window = np.random.default_rng(1).standard_normal((1, args.window, 3, args.size, args.size), dtype=np.float32)
     clip_model = served.clip_model()
-    clip_session = _session(export_dir / CLIP_ONNX, args.threads)
+    steps = {"eager": EagerStep(served.step_model())}
     with torch.inference_mode():
         per_frame = {
-            ("step", "eager"): _median_ms(EagerStep(served.step_model()), frame, args.repeats),
-            ("step", "onnx"): _median_ms(OrtStep(export_dir, args.threads), frame, args.repeats),
+            ("step", "eager"): _median_ms(steps["eager"], frame, args.repeats),
             ("window", "eager"): _median_ms(lambda w: clip_model(torch.from_numpy(w)), window, args.repeats),
-            ("window", "onnx"): _median_ms(lambda w: clip_session.run(None, {"clips": w}), window, args.repeats),
         }
+    if "onnx" in runtimes:
+        export_classifier(served, export_dir, args.size, args.window, parts=("step.onnx", CLIP_ONNX))
+        clip_session, steps["onnx"] = _session(export_dir / CLIP_ONNX, args.threads), OrtStep(export_dir, args.threads)
+        per_frame[("step", "onnx")] = _median_ms(steps["onnx"], frame, args.repeats)
+        per_frame[("window", "onnx")] = _median_ms(lambda w: clip_session.run(None, {"clips": w}), window, args.repeats)
     video = out / "bench_320x240.avi"
     if not video.is_file():
         write_video(video, _moving_square(args.frames, 240, 320), fps=25)
     preprocess = served.preprocess.at(args.size)
     fps = {}
-    for runtime, step in (("eager", EagerStep(served.step_model())), ("onnx", OrtStep(export_dir, args.threads))):
-        fps[runtime] = run_stream(FrameReader(str(video), args.size), step, preprocess).summary()
-    load = _load_test(ckpt, out, args.clients, args.jobs)
+    for runtime, step in steps.items():
+        step.reset()
+        process = lambda index, frame, step=step: {"probs": step(preprocess(frame[None]).numpy())}  # noqa: E731
+        fps[runtime] = run_stream(FrameReader(str(video), args.size), process).summary()
+    load = _load_test(ckpt, out, args.clients, args.jobs, args.load_frames, in_process=args.quick)
     results = {
         "size": args.size,
         "window": args.window,
@@ -116,19 +132,23 @@ def _moving_square(num_frames: int, height: int, width: int) -> np.ndarray:
     return frames
 
 
-def _load_test(ckpt: str, out: Path, clients: int, jobs: int) -> dict:
-    """Uploads from ``clients`` threads to a server in its own process; latency of each job until its result."""
+def _load_test(ckpt: str, out: Path, clients: int, jobs: int, num_frames: int, in_process: bool = False) -> dict:
+    """Uploads from ``clients`` threads to a server in its own process (``in_process``: in a thread of this one,
+    which saves its start, for the quick run); latency of each job until its result."""
     import httpx2
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     video = out / "load_160x120.avi"
-    write_video(video, _moving_square(96, 120, 160), fps=25)
+    write_video(video, _moving_square(num_frames, 120, 160), fps=25)
     data = out / f"serve_{int(time.time())}"
     command = [sys.executable, "-m", "videovision", "serve", "--ckpt", ckpt, "--port", str(port)]
     command += ["--data-dir", str(data), "--max-jobs", str(clients)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    if in_process:
+        server = _ThreadServer(Settings(ckpt, data_dir=str(data), max_active_jobs=clients), port)
+    else:
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     url = f"http://127.0.0.1:{port}"
     latencies, failures = [], []
     try:
@@ -165,6 +185,7 @@ def _load_test(ckpt: str, out: Path, clients: int, jobs: int) -> dict:
     ms = 1000 * np.array(latencies or [np.nan])
     return {
         "clients": clients,
+        "frames": num_frames,
         "jobs": clients * jobs,
         "done": len(latencies),
         "lost": clients * jobs - len(latencies),
@@ -175,25 +196,53 @@ def _load_test(ckpt: str, out: Path, clients: int, jobs: int) -> dict:
     }
 
 
+class _ThreadServer:
+    """uvicorn serving the app in a daemon thread, stopped like a process (``terminate``, ``wait``)."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def terminate(self) -> None:
+        self.server.should_exit = True
+
+    def wait(self, timeout: float) -> None:
+        self.thread.join(timeout)
+
+
 def _print(results: dict, per_frame: dict) -> None:
     size, window = results["size"], results["window"]
     cores, load = os.cpu_count(), results["load_average"][0]
     threads = results["threads"]
+    cell = lambda value, spec: format(value, spec) if value is not None else "-"  # noqa: E731 (a runtime not run)
     print(f"\nStreaming at {size} px, {threads} threads (median ms per new frame); {cores} cores, load {load}")
     print(f"{'':<28}{'eager':>10}{'ONNX RT':>10}{'eager/ORT':>11}")
     for kind, label in (("step", "streaming step"), ("window", f"re-run {window}-frame window")):
-        eager, ort_ms = per_frame[(kind, "eager")], per_frame[(kind, "onnx")]
-        print(f"{label:<28}{eager:>10.2f}{ort_ms:>10.2f}{eager / ort_ms:>10.1f}x")
-    step_ratio = [per_frame[("window", r)] / per_frame[("step", r)] for r in ("eager", "onnx")]
-    print(f"{'window / step':<28}{step_ratio[0]:>9.1f}x{step_ratio[1]:>9.1f}x")
+        eager, ort_ms = per_frame[(kind, "eager")], per_frame.get((kind, "onnx"))
+        ratio = eager / ort_ms if ort_ms else None
+        print(f"{label:<28}{eager:>10.2f}{cell(ort_ms, '>10.2f'):>10}{cell(ratio, '>10.1f'):>10}x")
+    step_ratio = [
+        per_frame[("window", r)] / per_frame[("step", r)] if ("step", r) in per_frame else None
+        for r in ("eager", "onnx")
+    ]
+    print(f"{'window / step':<28}{cell(step_ratio[0], '>9.1f'):>9}x{cell(step_ratio[1], '>9.1f'):>9}x")
     e2e = results["end_to_end"]
     print(f"\nEnd to end (320x240 video decoded in a thread at {size} px, every frame)")
-    print(f"{'frames/s':<28}{e2e['eager']['fps']:>10.1f}{e2e['onnx']['fps']:>10.1f}")
-    cells = [f"{e2e[r]['latency_ms']['p50']:.0f}/{e2e[r]['latency_ms']['p99']:.0f}" for r in ("eager", "onnx")]
+    fps = [cell(e2e[r]["fps"], ".1f") if r in e2e else "-" for r in ("eager", "onnx")]
+    print(f"{'frames/s':<28}{fps[0]:>10}{fps[1]:>10}")
+    cells = [
+        f"{e2e[r]['latency_ms']['p50']:.0f}/{e2e[r]['latency_ms']['p99']:.0f}" if r in e2e else "-"
+        for r in ("eager", "onnx")
+    ]
     print(f"{'latency p50/p99 (ms)':<28}{cells[0]:>10}{cells[1]:>10}", end="")
     server = results["server"]
     print(
-        f"\n\nServer: {server['clients']} clients x {server['jobs'] // server['clients']} uploads (96 frames, 160x120)"
+        f"\n\nServer: {server['clients']} clients x {server['jobs'] // server['clients']} uploads "
+        f"({server['frames']} frames, 160x120)"
     )
     print(
         f"jobs/s {server['jobs_per_s']}, job latency p50 {server['p50_ms']} ms, p99 {server['p99_ms']} ms, "

@@ -1,5 +1,6 @@
-"""``videovision serve``: the HTTP API and web page (uvicorn) on a classifier checkpoint; with the default
-checkpoint absent, the demo's pretraining and probe are run first (``make serve``)."""
+"""``videovision serve``: the HTTP API and web page (uvicorn) on a classifier checkpoint, with ``--anomaly`` a
+fitted anomaly scorer; with the default checkpoint absent, the demo's pretraining and probe are run first
+(``make serve``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", default="demo/probe.yaml", help="the run config the checkpoint was trained with")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
+    parser.add_argument(
+        "--anomaly", help="a fitted anomaly scorer (anomaly fit's <out_dir>/scorer.pt): per-frame scores"
+    )
     parser.add_argument("--runtime", choices=RUNTIMES, default="eager")
     parser.add_argument("--export-dir", default="runs/export", help="ONNX export for --runtime onnx (made if absent)")
     parser.add_argument("--data-dir", default="runs/serve", help="jobs database and files")
@@ -39,5 +43,6 @@ def main(argv: list[str] | None = None) -> None:
         args.samples,
         args.max_upload_mb,
         args.max_jobs,
+        anomaly=args.anomaly,
     )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")

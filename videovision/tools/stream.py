@@ -1,9 +1,10 @@
 """``videovision stream SOURCE``: classify a video file, frame folder, camera (``0``, ``/dev/video0``) or
-RTSP/HTTP URL frame by frame with a classifier checkpoint, carrying the encoder's state.
+RTSP/HTTP URL frame by frame with a classifier checkpoint, carrying the encoder's state; with ``--anomaly`` a
+fitted scorer's per-frame anomaly score, with ``--box x,y,w,h`` the box tracked from the first frame.
 
 Decoding runs in a thread beside inference; live sources (and files with ``--realtime``) drop frames
-that inference cannot keep up with, and count them. Prints the top classes of each frame, then the
-latency percentiles; ``--log`` writes every frame's probabilities as JSON lines.
+that inference cannot keep up with, and count them. Prints each frame's outputs (anomaly scores of the next-step
+scorer come ``stride`` frames late, once final), then the latency percentiles; ``--log`` writes them as JSON lines.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
+from ..serving.anomaly import ServedScorer
 from ..serving.model import DEMO_PROBE, load_classifier
-from ..serving.runtime import RUNTIMES, make_step
-from ..serving.stream import FrameOutput, FrameReader, check_source, is_live, run_stream, source_fps
+from ..serving.runtime import RUNTIMES
+from ..serving.session import Analysers, parse_box
+from ..serving.stream import FrameOutput, FrameReader, check_source, is_live, run_stream, source_fps, source_size
+
+
+def _box(text: str) -> tuple[float, float, float, float]:
+    try:
+        return parse_box(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -24,10 +32,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("source", help="video file, frame folder, camera index or device, or RTSP/HTTP URL")
     parser.add_argument("--ckpt", default=str(DEMO_PROBE), help="VideoClassifier checkpoint (probe or fine-tune)")
     parser.add_argument("--config", default="demo/probe.yaml", help="the run config the checkpoint was trained with")
+    parser.add_argument("--anomaly", help="a fitted anomaly scorer (anomaly fit's <out_dir>/scorer.pt)")
+    parser.add_argument("--box", type=_box, help="first-frame box x,y,w,h (source pixels) to track")
     parser.add_argument("--runtime", choices=RUNTIMES, default="eager")
     parser.add_argument("--export-dir", default="runs/export", help="ONNX export for --runtime onnx (made if absent)")
-    parser.add_argument("--size", type=int, help="input size in pixels (default: the run's crop size)")
-    parser.add_argument("--every", type=int, help="stream every N-th frame (default: the run's clip stride)")
+    parser.add_argument("--size", type=int, help="classifier input size in pixels (default: the run's crop size)")
+    parser.add_argument("--every", type=int, help="classify every N-th frame (default: the run's clip stride)")
     parser.add_argument("--realtime", action="store_true", help="play a file at its frame rate, dropping frames")
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--max-frames", type=int)
@@ -38,24 +48,32 @@ def main(argv: list[str] | None = None) -> dict:
 
     check_source(args.source)
     served = load_classifier(args.ckpt, args.config)
-    step, preprocess = make_step(served, args.runtime, args.export_dir, args.size, args.threads)
+    anomaly = ServedScorer(args.anomaly) if args.anomaly else None
+    analysers = Analysers(
+        served, args.runtime, args.export_dir, anomaly, args.top_k, args.size, args.every, args.threads
+    )
+    session = analysers.session(args.box, source_size(args.source) if args.box else None)
     live = is_live(args.source)
     pace = source_fps(args.source) if args.realtime and not live else 0.0
-    every = args.every or served.stride
-    reader = FrameReader(args.source, preprocess.resize, every, drop=live or args.realtime, pace_fps=pace)
+    every = 1 if analysers.every_frame(args.box) else analysers.stride
+    short_side = analysers.short_side(args.box)
+    reader = FrameReader(args.source, short_side, every, drop=live or args.realtime, pace_fps=pace)
     log = open(args.log, "w") if args.log else None  # noqa: SIM115 (closed below)
 
     def report(out: FrameOutput) -> None:
-        top = np.argsort(out.probs)[::-1][: args.top_k]
         if not args.quiet:
-            shown = "  ".join(f"{served.classes[i]} {out.probs[i]:.2f}" for i in top)
+            shown = "  ".join(f"{t['label']} {t['prob']:.2f}" for t in out.outputs.get("top", []))
+            shown += "".join(f"  anomaly[{f}] {s:+.2f}" for f, s in out.outputs.get("anomaly", []))
+            if "box" in out.outputs:
+                shown += "  box " + ",".join(f"{v:.0f}" for v in out.outputs["box"])
             print(f"frame {out.index:6d}  {shown}  ({out.latency_ms:.1f} ms)")
         if log is not None:
-            record = {"frame": out.index, "probs": [round(float(p), 5) for p in out.probs], "ms": out.latency_ms}
-            log.write(json.dumps(record) + "\n")
+            log.write(json.dumps({**out.outputs, "ms": round(out.latency_ms, 2)}) + "\n")
 
     try:
-        stats = run_stream(reader, step, preprocess, report, args.max_frames)
+        stats = run_stream(reader, session, report, args.max_frames)
+        if rest := session.flush():
+            report(FrameOutput(rest[-1][0], {"anomaly": rest}, 0.0, 0.0))
     finally:
         if log is not None:
             log.close()

@@ -53,30 +53,40 @@ def _hann(height: int, width: int) -> torch.Tensor:
     return torch.outer(rows, cols)
 
 
-def track_box(
-    feats: torch.Tensor,
-    first_box: np.ndarray,
-    stride: int,
-    image_size: tuple[int, int],
-    config: BoxTrackerConfig = BoxTrackerConfig(),
-) -> np.ndarray:
-    """Shapes: feats (T, C, h, w) L2-normalised maps at ``stride`` px per cell; first_box (4,) x, y, w, h
-    (0-based px); image_size (H, W) -> (T, 4) x, y, w, h boxes, row 0 = ``first_box``."""
-    height, width = image_size
-    box = np.asarray(first_box, dtype=np.float64)
-    if box[2] <= 0 or box[3] <= 0:
-        raise ValueError(f"first box {box.tolist()} must have a positive width and height")
-    centre, size = box[:2] + box[2:] / 2, box[2:].copy()
-    cells = tuple(int(np.clip(round(s / stride), 1, config.max_cells)) for s in (size[1], size[0]))
-    template = _crop(feats[0], centre, size, cells, stride)
-    area = cells[0] * cells[1]
-    k = config.search
-    out = [box.copy()]
-    for t in range(1, len(feats)):
+class BoxTracker:
+    """The tracker frame by frame: ``BoxTracker(first_feats, first_box, ...)`` takes the template from the first
+    frame's L2-normalised maps (C, h, w) and box (x, y, w, h, 0-based px); :meth:`update` takes the next frame's maps
+    and returns its box (4,). A live stream carries one of these; :func:`track_box` runs it over a whole video."""
+
+    def __init__(
+        self,
+        first_feats: torch.Tensor,
+        first_box: np.ndarray,
+        stride: int,
+        image_size: tuple[int, int],
+        config: BoxTrackerConfig = BoxTrackerConfig(),
+    ) -> None:
+        box = np.asarray(first_box, dtype=np.float64)
+        if box[2] <= 0 or box[3] <= 0:
+            raise ValueError(f"first box {box.tolist()} must have a positive width and height")
+        self.stride, self.image_size, self.config = stride, image_size, config
+        self.centre, self.size = box[:2] + box[2:] / 2, box[2:].copy()
+        self.cells = tuple(int(np.clip(round(s / stride), 1, config.max_cells)) for s in (self.size[1], self.size[0]))
+        self.template = _crop(first_feats, self.centre, self.size, self.cells, stride)
+
+    @property
+    def box(self) -> np.ndarray:
+        """The current box (4,) x, y, w, h."""
+        return np.concatenate([self.centre - self.size / 2, self.size])
+
+    def update(self, feats: torch.Tensor) -> np.ndarray:
+        """The box (4,) in the frame of ``feats`` (C, h, w), searched around the previous one."""
+        config, cells, stride = self.config, self.cells, self.stride
+        area, k = cells[0] * cells[1], config.search
         best = None
         for scale in config.scales:
-            region = _crop(feats[t], centre, size * scale * k, (cells[0] * k, cells[1] * k), stride)
-            response = F.conv2d(region[None], template[None])[0, 0] / area
+            region = _crop(feats, self.centre, self.size * scale * k, (cells[0] * k, cells[1] * k), stride)
+            response = F.conv2d(region[None], self.template[None])[0, 0] / area
             if config.upsample > 1:
                 rows, cols = response.shape
                 up = ((rows - 1) * config.upsample + 1, (cols - 1) * config.upsample + 1)
@@ -86,9 +96,22 @@ def track_box(
             if best is None or peak > best[0]:
                 best = (peak, scale, divmod(int(response.argmax()), response.shape[1]), response.shape)
         _, scale, (row, col), (rows, cols) = best
-        cell_px = size * scale / np.array([cells[1], cells[0]])
+        height, width = self.image_size
+        cell_px = self.size * scale / np.array([cells[1], cells[0]])
         shift = np.array([col - (cols - 1) / 2, row - (rows - 1) / 2]) / config.upsample
-        centre = np.clip(centre + shift * cell_px, 0, [width - 1, height - 1])
-        size = np.clip(size * (1 - config.scale_lr + config.scale_lr * scale), 4, [width, height])
-        out.append(np.concatenate([centre - size / 2, size]))
-    return np.stack(out)
+        self.centre = np.clip(self.centre + shift * cell_px, 0, [width - 1, height - 1])
+        self.size = np.clip(self.size * (1 - config.scale_lr + config.scale_lr * scale), 4, [width, height])
+        return self.box
+
+
+def track_box(
+    feats: torch.Tensor,
+    first_box: np.ndarray,
+    stride: int,
+    image_size: tuple[int, int],
+    config: BoxTrackerConfig = BoxTrackerConfig(),
+) -> np.ndarray:
+    """Shapes: feats (T, C, h, w) L2-normalised maps at ``stride`` px per cell; first_box (4,) x, y, w, h
+    (0-based px); image_size (H, W) -> (T, 4) x, y, w, h boxes, row 0 = ``first_box``."""
+    tracker = BoxTracker(feats[0], first_box, stride, image_size, config)
+    return np.stack([np.asarray(first_box, dtype=np.float64), *(tracker.update(f) for f in feats[1:])])

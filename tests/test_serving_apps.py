@@ -1,0 +1,80 @@
+"""The anomaly and tracking applications in a serving session: the next-step scorer streamed frame by frame gives
+the offline ``anomaly score`` values of the same frames; window scorers score the newest frame; a first-frame box
+is followed and reported in source pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from data_modules.transforms import EvalTransform
+from tests.serving_helpers import KNN, NEXT_STEP, _square_frames, classifier_checkpoint, fitted_scorer
+from videovision.anomaly.features import frame_features
+from videovision.serving.anomaly import ServedScorer, StepScores, WindowScores
+from videovision.serving.model import load_classifier
+from videovision.serving.session import Analysers, parse_box
+from videovision.tracking.boxes import track_box
+
+
+def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path):
+    served = ServedScorer(fitted_scorer(tmp_path, NEXT_STEP, temporal_refiner=True))
+    frames = _square_frames(20, 48, 64, seed=3)
+    features = served.features(frames)
+    # the features are the anomaly pipeline's (EvalTransform at frame_size, then the per-frame encoder)
+    video = torch.from_numpy(frames).permute(0, 3, 1, 2)[None, None]
+    pipeline = frame_features(served.encoder, EvalTransform(resize=32, crop_size=32)(video)[0, 0])
+    torch.testing.assert_close(features, pipeline, atol=1e-5, rtol=1e-5)
+    online = served.online()
+    assert isinstance(online, StepScores) and online.stride == 2
+    streamed = {}
+    for n in range(len(frames)):
+        pairs = online(features[n : n + 1])
+        assert [f for f, _ in pairs] == ([n - 2] if n >= 2 else [])  # final two frames later
+        streamed.update(pairs)
+    streamed.update(online.finish())
+    assert sorted(streamed) == list(range(20))
+    offline = served.video_scores(features)  # = (anomaly score's raw score - train mean) / train std
+    raw = served.scorer.score(served.encoder, features)
+    np.testing.assert_allclose(offline, (raw - float(served.scorer.train_mean)) / float(served.scorer.train_std))
+    np.testing.assert_allclose([streamed[f] for f in range(20)], offline, rtol=1e-5, atol=1e-6)
+    assert np.ptp(offline) > 0
+
+
+def test_a_window_scorer_scores_the_newest_frame_from_the_last_frames(tmp_path):
+    served = ServedScorer(fitted_scorer(tmp_path, KNN))
+    features = served.features(_square_frames(24, 32, 32, seed=4))
+    online = served.online(window=20)
+    assert isinstance(online, WindowScores)
+    emitted = [online(features[n : n + 1]) for n in range(24)]
+    assert emitted[:15] == [[]] * 15 and all(len(e) == 1 for e in emitted[15:])
+    frame, score = emitted[-1][0]
+    assert frame == 23 and score == pytest.approx(served.video_scores(features[4:])[-1])
+
+
+def test_a_missing_scorer_settings_file_is_named(tmp_path):
+    (tmp_path / "scorer.pt").touch()
+    with pytest.raises(FileNotFoundError, match="scorer.yaml beside it"):
+        ServedScorer(tmp_path / "scorer.pt")
+
+
+def test_a_session_follows_a_first_frame_box_in_source_pixels(tmp_path):
+    analysers = Analysers(load_classifier(classifier_checkpoint(tmp_path / "probe.ckpt")))
+    frames = np.random.default_rng(0).integers(0, 60, (10, 96, 128, 3), dtype=np.uint8)
+    for t in range(10):
+        frames[t, 30:62, 10 + 6 * t : 42 + 6 * t] = 230  # a 32 px square moving 6 px right per frame
+    source = frames[:, ::2, ::2]  # the "source" is half the size: boxes come back in its pixels
+    session = analysers.session(box=parse_box("5,15,16,16"), source_size=(64, 48))
+    outputs = [session(t, frame) for t, frame in enumerate(frames)]
+    boxes = np.array([o["box"] for o in outputs])
+    assert boxes[0].tolist() == [5, 15, 16, 16] and source.shape[1:3] == (48, 64)
+    expected = track_box(analysers.dense(frames), np.array([10.0, 30, 32, 32]), 8, (96, 128)) / 2  # the tracker's
+    np.testing.assert_allclose(boxes, expected, atol=0.01)
+    assert (np.diff(boxes[:, 0]) > 0).all()  # it follows the square right (random weights: lagging)
+    assert [o["frame"] for o in outputs if "top" in o] == [0, 3, 6, 9]  # every frame tracked, every 3rd classified
+
+
+@pytest.mark.parametrize("text", ["1,2,3", "a,b,c,d", "0,0,0,5"])
+def test_a_bad_box_is_refused_with_the_text(text):
+    with pytest.raises(ValueError, match="box must be x,y,w,h"):
+        parse_box(text)

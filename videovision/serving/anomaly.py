@@ -1,0 +1,152 @@
+"""A fitted anomaly scorer served frame by frame (``serve --anomaly``, ``stream --anomaly``).
+
+:class:`ServedScorer` loads what ``anomaly fit`` saved (``scorer.pt`` and ``scorer.yaml`` beside it: the encoder,
+its checkpoint, the scorer and the frame size) and turns a decoded frame into that encoder's per-frame features.
+Scores are the scorer's :meth:`~videovision.anomaly.scorers.AnomalyScorer.normalised` ones: standardised with
+the normal training frames' statistics (0 is typical of normal video), i.e. ``(s - mean) / std`` of the raw
+``anomaly score`` values.
+
+Over a whole video (a job) :meth:`ServedScorer.video_scores` scores every frame as ``anomaly score`` does. A
+stream gets one of two online scorers (:meth:`ServedScorer.online`):
+
+- :class:`StepScores` for the causal :class:`~videovision.anomaly.scorers.NextStepScorer`: every frame goes once
+  through the temporal conv refiner's and the RNN's ``step()`` (one carried state per phase of its stride). A
+  frame's score is the mean error of the transitions that cover it, so it is final ``stride`` frames later and
+  then equals the offline score;
+- :class:`WindowScores` for scorers that look at clips around a frame (kNN, temporal order, combined): the last
+  ``window`` frames are scored again at each frame and the newest frame's score is reported (an approximation
+  of the whole-video score, which also sees later frames).
+
+Either returns, per frame, the ``(frame index, score)`` pairs that became known.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from jsonargparse import ArgumentParser
+
+from data_modules.transforms import KINETICS_MEAN, KINETICS_STD
+
+from ..anomaly.features import check_encoder, frame_features
+from ..anomaly.scorers import AnomalyScorer, NextStepScorer
+from ..checkpoints import load_state_dict_file
+from ..tracking.features import load_encoder
+from .model import Preprocess
+
+Scores = list[tuple[int, float]]
+
+
+class ServedScorer:
+    """The scorer saved at ``path`` (``scorer.pt``) with the encoder it was fitted on (``scorer.yaml``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        settings_file = path.with_suffix(".yaml")
+        if not path.is_file() or not settings_file.is_file():
+            raise FileNotFoundError(
+                f"{path}: needs {path.name} and {settings_file.name} beside it, as "
+                "`python -m videovision anomaly fit --config ...` writes them into its out_dir"
+            )
+        settings = yaml.safe_load(settings_file.read_text())
+        if not settings.get("checkpoint"):
+            raise ValueError(
+                f"{settings_file}: the scorer was fitted on a randomly initialised encoder (checkpoint: null), which "
+                "cannot be rebuilt here; fit it with --checkpoint <encoder checkpoint> to serve it"
+            )
+        parser = ArgumentParser()
+        parser.add_argument("--scorer", type=AnomalyScorer)
+        self.scorer: AnomalyScorer = parser.instantiate_classes(
+            parser.parse_object({"scorer": settings["scorer"]})
+        ).scorer
+        self.encoder = check_encoder(load_encoder(settings["encoder"], settings.get("checkpoint")))
+        self.scorer.load_fitted(self.encoder, load_state_dict_file(path))
+        self.scorer.eval()
+        self.preprocess = self.preprocess_for(int(settings["frame_size"]))
+        self.path = str(path)
+
+    @staticmethod
+    def preprocess_for(frame_size: int) -> Preprocess:
+        """The anomaly pipeline's frame transform (``EvalTransform(resize=crop=frame_size)``, Kinetics statistics)."""
+        return Preprocess(frame_size, frame_size, KINETICS_MEAN, KINETICS_STD)
+
+    @property
+    def short_side(self) -> int:
+        return self.preprocess.resize
+
+    def features(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 frames (T, H, W, 3) -> per-frame features (T, C), as ``anomaly score`` encodes them."""
+        return frame_features(self.encoder, self.preprocess(frames))
+
+    def video_scores(self, features: torch.Tensor) -> np.ndarray:
+        """Every frame of a whole video: features (N, C) -> normalised scores (N,)."""
+        return self.scorer.normalised(self.encoder, features)
+
+    def online(self, window: int = 64) -> StepScores | WindowScores:
+        if type(self.scorer) is NextStepScorer:
+            return StepScores(self)
+        return WindowScores(self, window)
+
+
+class StepScores:
+    """:class:`NextStepScorer` streamed: ``__call__(feature (1, C))`` -> the frames whose score became final."""
+
+    def __init__(self, served: ServedScorer) -> None:
+        self.encoder, self.scorer = served.encoder, served.scorer
+        self.stride = self.scorer.stride
+        self.states: dict[int, tuple] = {}  # phase -> (refiner buffers + temporal state, prediction)
+        self.sums: dict[int, list[float]] = {}  # frame -> [sum of covering errors, count]
+        self.count, self.last = 0, 0.0
+
+    @torch.no_grad()
+    def __call__(self, feature: torch.Tensor) -> Scores:
+        index, stride, encoder = self.count, self.stride, self.encoder
+        self.count += 1
+        state, prediction = self.states.get(index % stride) or (encoder.initial_state(feature), None)
+        split = encoder.refiner_state_size
+        refined, buffers = encoder.refine_step(feature, state[:split])
+        if prediction is not None:  # the transition (index - stride -> index) scores the frames it spans
+            target = (refined[0] - self.scorer.feature_mean) / self.scorer.feature_std
+            error = float(F.mse_loss(prediction[0], target).double())
+            for frame in range(index - stride, index + 1):
+                total = self.sums.setdefault(frame, [0.0, 0])
+                total[0] += error
+                total[1] += 1
+        out, temporal = encoder.temporal.stream_step(refined, state[split:])
+        self.states[index % stride] = ((*buffers, *temporal), self.scorer.head(out))
+        return self._emit(index - stride) if index >= stride else []
+
+    def finish(self) -> Scores:
+        """The last ``stride`` frames, whose later transitions never came."""
+        return [pair for frame in range(max(0, self.count - self.stride), self.count) for pair in self._emit(frame)]
+
+    def _emit(self, frame: int) -> Scores:
+        total, count = self.sums.pop(frame, (0.0, 0))
+        raw = total / count if count else self.last  # a frame no transition covers holds the previous score
+        self.last = raw
+        return [(frame, (raw - float(self.scorer.train_mean)) / float(self.scorer.train_std))]
+
+
+class WindowScores:
+    """Any scorer over the last ``window`` frames: ``__call__(feature (1, C))`` -> the newest frame's score (after
+    ``warmup`` frames; the scorers' clips need a few)."""
+
+    def __init__(self, served: ServedScorer, window: int = 64, warmup: int = 16) -> None:
+        self.served, self.warmup = served, warmup
+        self.features: deque[torch.Tensor] = deque(maxlen=window)
+        self.count = 0
+
+    def __call__(self, feature: torch.Tensor) -> Scores:
+        self.features.append(feature)
+        self.count += 1
+        if len(self.features) < self.warmup:
+            return []
+        return [(self.count - 1, float(self.served.video_scores(torch.cat(list(self.features)))[-1]))]
+
+    def finish(self) -> Scores:
+        return []
