@@ -143,6 +143,8 @@ class ResultsRun:
 
 
 def _mean_std(values: list[float]) -> str:
+    if not values:
+        return "–"  # not run (--no-finetune)
     values = 100 * np.asarray(values)
     spread = values.std(ddof=1) if len(values) > 1 else 0.0
     return f"{values.mean():.1f} ± {spread:.1f}"
@@ -186,11 +188,13 @@ def run_set(name: str, run: ResultsRun, args: argparse.Namespace) -> dict:
                 tsne_plot(test, run.run_dir / f"tsne_{encoder}.png", title=f"{name} {encoder}: test videos")
             for fraction in args.fractions:
                 row["probe"][f"{fraction:g}"].append(linear_probe(train, test, fraction, seed=seed)["top1"])
-                row["finetune"][f"{fraction:g}"].append(run.finetune(encoder, weights, fraction, seed)["top1"])
+                if not args.no_finetune:
+                    row["finetune"][f"{fraction:g}"].append(run.finetune(encoder, weights, fraction, seed)["top1"])
             for k, value in video_retrieval(train, test).items():
                 row["retrieval"][k].append(value)
             cells = [f"{f:.0%} probe {100 * row['probe'][f'{f:g}'][-1]:.1f}" for f in args.fractions]
-            cells += [f"{f:.0%} fine-tune {100 * row['finetune'][f'{f:g}'][-1]:.1f}" for f in args.fractions]
+            if not args.no_finetune:
+                cells += [f"{f:.0%} fine-tune {100 * row['finetune'][f'{f:g}'][-1]:.1f}" for f in args.fractions]
             print(
                 f"{name} {encoder} seed {seed}: " + ", ".join(cells) + f", R@1 {100 * row['retrieval']['R@1'][-1]:.1f}"
             )
@@ -221,6 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1, 1.0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--no-supervised", action="store_true", help="leave out the supervised baseline")
+    parser.add_argument("--no-finetune", action="store_true", help="leave out the fine-tunes (probes only)")
     parser.add_argument(
         "overrides", nargs="*", help="LightningCLI arguments added to every run, e.g. --trainer.max_steps=2"
     )
