@@ -30,9 +30,11 @@ demo: install
 test: install
 	$(PY) -m pytest -q tests
 
-# The label-efficiency table (README): about 45 min on 2 CPU cores; resumes from runs/results/cells.
+# The label-efficiency tables (README), one per set: moving digits about an hour on 2 idle CPU cores, the held-out
+# real-media sets (64 and 48 px) several times that; resumes from runs/results/<set>/cells. SETS=digits for one.
+SETS ?= digits footage photos
 results: install
-	$(PY) -m videovision results
+	$(PY) -m videovision results --sets $(SETS)
 
 # Data-loader benchmark (README): clips/s against the ffmpeg bound and a PyAV decode-all loader, worker memory.
 bench: install

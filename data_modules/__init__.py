@@ -4,6 +4,7 @@ Every class a config may name by ``class_path`` is exported here (``data_modules
 """
 
 from .clip_samplers import ClipSampler, PairClipSampler, RandomClipSampler, TupleClipSampler, UniformClipSampler
+from .heldout_sets import OpenCVFootage, OpenCVPhotos
 from .moving_digits import MovingDigits
 from .readers import (
     HMDB51,
@@ -33,6 +34,8 @@ __all__ = [
     "MissingSplitError",
     "MOTChallenge",
     "MovingDigits",
+    "OpenCVFootage",
+    "OpenCVPhotos",
     "PairClipSampler",
     "RandomClipSampler",
     "TrainAugmentation",

@@ -20,6 +20,7 @@ import argparse
 import json
 import math
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -142,7 +143,7 @@ def _render(source: _Source, traj: np.ndarray, size: int) -> np.ndarray:
     return (frames.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def write_video(path: Path, frames: np.ndarray, fps: int) -> None:
+def write_video(path: Path, frames: np.ndarray, fps: int | Fraction) -> None:
     """Encode uint8 (T, H, W, 3) RGB frames as MPEG-4 part 2 in ``path`` (.avi)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
@@ -155,6 +156,33 @@ def write_video(path: Path, frames: np.ndarray, fps: int) -> None:
         container.mux(stream.encode())
 
 
+def is_generated(root: Path, marker: str, spec: dict, what: str, reader: str) -> bool:
+    """True when ``root`` already holds the set ``spec`` describes (its ``marker`` file says so).
+
+    Raises when ``root`` is a non-empty folder without the marker: someone's own data, never written to.
+    """
+    path = root / marker
+    if path.exists() and json.loads(path.read_text()) == spec:
+        return True
+    if root.is_dir() and not path.exists() and any(root.iterdir()):
+        raise FileExistsError(
+            f"{root} is not empty and holds no {marker}: refusing to write generated {what} into it. "
+            f"To read your own videos there, name their reader instead of {reader}, e.g. "
+            '--data.init_args.reader \'{"class_path": "data_modules.VideoFolder", "init_args": {"root": "%s"}}\'' % root
+        )
+    return False
+
+
+def write_ucf101_lists(root: Path, classes: tuple[str, ...], train: list[str], test: list[str]) -> None:
+    """``root/ucfTrainTestlist/{classInd,trainlist01,testlist01}.txt`` for videos named ``<Class>/<file>``."""
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True, exist_ok=True)
+    (lists / "classInd.txt").write_text("".join(f"{i} {c}\n" for i, c in enumerate(classes, 1)))
+    label = {c: i for i, c in enumerate(classes, 1)}
+    (lists / "trainlist01.txt").write_text("".join(f"{n} {label[n.split('/')[0]]}\n" for n in sorted(train)))
+    (lists / "testlist01.txt").write_text("".join(f"{n}\n" for n in sorted(test)))
+
+
 def generate(root: str | Path, spec: MovingDigitsSpec = MovingDigitsSpec()) -> Path:
     """Write the dataset under ``root`` unless an identical one is there; returns ``root``.
 
@@ -162,21 +190,12 @@ def generate(root: str | Path, spec: MovingDigitsSpec = MovingDigitsSpec()) -> P
     file), is written to: anything else is someone's data, and generating is refused.
     """
     root = Path(root)
-    marker = root / _MARKER
-    if marker.exists() and json.loads(marker.read_text()) == asdict(spec):
+    if is_generated(root, _MARKER, asdict(spec), "moving digits", "MovingDigits"):
         return root
-    if root.is_dir() and not marker.exists() and any(root.iterdir()):
-        raise FileExistsError(
-            f"{root} is not empty and holds no {_MARKER}: refusing to write generated moving digits into it. "
-            "To read your own videos there, name their reader instead of MovingDigits, e.g. "
-            '--data.init_args.reader \'{"class_path": "data_modules.VideoFolder", "init_args": {"root": "%s"}}\'' % root
-        )
     if spec.test_groups >= spec.num_groups:
         raise ValueError(f"test_groups ({spec.test_groups}) must be below num_groups ({spec.num_groups})")
     digits = _load_digit_images()
     rng = np.random.default_rng(spec.seed)
-    lists = root / "ucfTrainTestlist"
-    lists.mkdir(parents=True, exist_ok=True)
     train, test = [], []
     for group in range(1, spec.num_groups + 1):
         source = _make_source(rng, digits, spec.size)
@@ -186,13 +205,8 @@ def generate(root: str | Path, spec: MovingDigitsSpec = MovingDigitsSpec()) -> P
                 traj = _trajectory(cls, rng, spec.num_frames, spec.size, source.sprite.shape[-1])
                 write_video(root / "UCF-101" / name, _render(source, traj, spec.size), spec.fps)
                 (test if group <= spec.test_groups else train).append(name)
-    (lists / "classInd.txt").write_text("".join(f"{i} {c}\n" for i, c in enumerate(CLASSES, 1)))
-    label = {c: i for i, c in enumerate(CLASSES, 1)}
-    train.sort()
-    test.sort()
-    (lists / "trainlist01.txt").write_text("".join(f"{n} {label[n.split('/')[0]]}\n" for n in train))
-    (lists / "testlist01.txt").write_text("".join(f"{n}\n" for n in test))
-    marker.write_text(json.dumps(asdict(spec)))
+    write_ucf101_lists(root, CLASSES, train, test)
+    (root / _MARKER).write_text(json.dumps(asdict(spec)))
     return root
 
 

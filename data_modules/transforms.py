@@ -10,6 +10,8 @@ task must not be solvable from crop offsets).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
@@ -31,6 +33,14 @@ class ClipTransform:
         """uint8 (K, T, 3, H, W) -> uint8 (K', T, 3, h, w)."""
         raise NotImplementedError
 
+    @property
+    def auto_size(self) -> bool:
+        """Whether a size was given as ``"auto"`` (the data module sets it with :meth:`resolve_size`)."""
+        return False
+
+    def resolve_size(self, size: int) -> None:
+        """Set every size given as ``"auto"`` to ``size`` px (recipe.py's rule); explicit sizes stay."""
+
     def __call__(self, clips: torch.Tensor) -> torch.Tensor:
         out = torch.stack([self.per_sample(sample) for sample in clips])
         out = out.float().div_(255)
@@ -43,11 +53,12 @@ class TrainAugmentation(ClipTransform):
     """Random resized crop, flip, colour jitter, grayscale and blur; one draw per clip.
 
     ``hflip`` is a probability: set it to 0 where left and right are classes (moving digits).
+    ``crop_size: auto`` is sized from the training videos (recipe.py) when the data module sets up.
     """
 
     def __init__(
         self,
-        crop_size: int = 112,
+        crop_size: int | Literal["auto"] = 112,
         crop_scale: tuple[float, float] = (0.3, 1.0),
         crop_ratio: tuple[float, float] = (3 / 4, 4 / 3),
         hflip: float = 0.5,
@@ -59,9 +70,18 @@ class TrainAugmentation(ClipTransform):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        s = jitter_strength
+        if crop_size != "auto" and not isinstance(crop_size, int):
+            raise ValueError(f"crop_size must be an int or 'auto', got {crop_size!r}")
         self.same_for_all_clips = same_for_all_clips
-        self.pipeline = v2.Compose(
+        self._options = dict(crop_scale=crop_scale, crop_ratio=crop_ratio, hflip=hflip, color_jitter=color_jitter,
+                             jitter_strength=jitter_strength, grayscale=grayscale, blur=blur)  # fmt: skip
+        self.crop_size, self._auto = crop_size, crop_size == "auto"
+        self.pipeline = None if self._auto else self._pipeline(crop_size, **self._options)
+
+    @staticmethod
+    def _pipeline(crop_size, crop_scale, crop_ratio, hflip, color_jitter, jitter_strength, grayscale, blur):
+        s = jitter_strength
+        return v2.Compose(
             [
                 v2.RandomResizedCrop(crop_size, scale=crop_scale, ratio=crop_ratio, antialias=True),
                 v2.RandomHorizontalFlip(hflip),
@@ -73,7 +93,18 @@ class TrainAugmentation(ClipTransform):
             ]
         )
 
+    @property
+    def auto_size(self) -> bool:
+        return self._auto
+
+    def resolve_size(self, size: int) -> None:
+        if self._auto:
+            self.crop_size = size
+            self.pipeline = self._pipeline(size, **self._options)
+
     def per_sample(self, clips: torch.Tensor) -> torch.Tensor:
+        if self.pipeline is None:
+            raise RuntimeError("crop_size is 'auto' and was never resolved: the data module sizes it at setup")
         k, t = clips.shape[:2]
         if self.same_for_all_clips:
             out = self.pipeline(tv_tensors.Video(clips.flatten(0, 1)))
@@ -85,17 +116,38 @@ class EvalTransform(ClipTransform):
     """Resize the short side to ``resize``, then a centre crop, or 3 crops along the long side.
 
     With ``num_crops=3`` every clip becomes three views, so K' = 3K (the Kinetics protocol).
+    ``auto`` sizes come from the training videos (recipe.py) when the data module sets up.
     """
 
-    def __init__(self, resize: int = 128, crop_size: int = 112, num_crops: int = 1, **kwargs) -> None:
+    def __init__(
+        self,
+        resize: int | Literal["auto"] = 128,
+        crop_size: int | Literal["auto"] = 112,
+        num_crops: int = 1,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         if num_crops not in (1, 3):
             raise ValueError(f"num_crops must be 1 or 3, got {num_crops}")
-        self.resize = v2.Resize(resize, antialias=True)
+        for name, value in (("resize", resize), ("crop_size", crop_size)):
+            if value != "auto" and not isinstance(value, int):
+                raise ValueError(f"{name} must be an int or 'auto', got {value!r}")
+        self.resize = None if resize == "auto" else v2.Resize(resize, antialias=True)
         self.crop_size = crop_size
+        self._auto = (resize == "auto", crop_size == "auto")
         self.num_crops = num_crops
 
+    @property
+    def auto_size(self) -> bool:
+        return any(self._auto)
+
+    def resolve_size(self, size: int) -> None:
+        self.resize = v2.Resize(size, antialias=True) if self._auto[0] else self.resize
+        self.crop_size = size if self._auto[1] else self.crop_size
+
     def per_sample(self, clips: torch.Tensor) -> torch.Tensor:
+        if self.resize is None or self.crop_size == "auto":
+            raise RuntimeError("a size is 'auto' and was never resolved: the data module sizes it at setup")
         k, t = clips.shape[:2]
         video = self.resize(tv_tensors.Video(clips.flatten(0, 1)))
         h, w = video.shape[-2:]

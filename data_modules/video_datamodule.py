@@ -7,14 +7,17 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
 from .clip_dataset import ClipDataset, collate_clips
 from .clip_samplers import ClipSampler, UniformClipSampler
 from .metadata import probe_videos
-from .readers import DatasetReader, MissingSplitError, Split, VideoRecord
+from .readers import DatasetReader, MissingSplitError, Split, VideoRecord, holdout_split
+from .recipe import frame_size
 from .subsets import few_labels
 from .transforms import ClipTransform, EvalTransform, TrainAugmentation
 
@@ -53,6 +56,11 @@ class VideoDataModule(LightningDataModule):
     ``frames_dir``: read JPEG frame folders made by ``videovision extract-frames`` instead of the
     videos, keeping the reader and its split files: ``<dataset root>/a/b.avi`` is read from
     ``<frames_dir>/a/b/``.
+
+    ``val_fraction``: validate on a seeded part of the training videos (by group, ``subset_seed``)
+    instead of the reader's ``val`` split (UCF101's is its test list), e.g. for early stopping.
+    A transform size ``auto`` is resolved at setup from the training videos' median short side
+    (recipe.py) and logged.
     """
 
     def __init__(
@@ -73,6 +81,7 @@ class VideoDataModule(LightningDataModule):
         cache_dir: str | None = None,
         predict_split: Split = "test",
         frames_dir: str | None = None,
+        val_fraction: float | None = None,
     ) -> None:
         super().__init__()
         self.reader = reader
@@ -96,6 +105,8 @@ class VideoDataModule(LightningDataModule):
         self.cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "videovision"
         self.predict_split: Split = predict_split
         self.frames_dir = Path(frames_dir) if frames_dir else None
+        self.val_fraction = val_fraction
+        self.frame_size: int | None = None  # what 'auto' transform sizes resolved to (kept in checkpoints)
         self.datasets: dict[str, ClipDataset] = {}
         self.skipped: dict[Split, dict[str, str]] = {}
 
@@ -111,7 +122,10 @@ class VideoDataModule(LightningDataModule):
 
     def records(self, split: Split) -> list[VideoRecord]:
         """Every video of ``split`` (no few-label subset), read from ``frames_dir`` when it is set."""
-        records = self.reader.records(split)
+        if self.val_fraction is not None and split in ("train", "val"):
+            records = holdout_split(self.reader.records("train"), split, self.val_fraction, self.subset_seed)
+        else:
+            records = self.reader.records(split)
         if self.frames_dir is None:
             return records
         root = self.reader.root
@@ -168,7 +182,36 @@ class VideoDataModule(LightningDataModule):
                 good = [(r, m) for r, m in good if sampler.fits(m.num_frames, m.fps)]
         return ClipDataset([r for r, _ in good], [m for _, m in good], sampler, self.decode_size)
 
+    def _resolve_sizes(self) -> None:
+        """Size every ``auto`` transform from the training videos (recipe.py), the same for every stage."""
+        if self.frame_size is not None or not (self.train_transform.auto_size or self.eval_transform.auto_size):
+            return
+        try:
+            records = self.records("train")
+        except MissingSplitError:
+            records = self.records(self.predict_split)
+        metas = [m for m in probe_videos([r.path for r in records], self.cache_file).values() if not isinstance(m, str)]
+        sides = [min(m.height, m.width) for m in metas]
+        size = frame_size(sides)
+        fps = sorted(m.fps for m in metas)[len(metas) // 2]
+        rank_zero_info(
+            f"frame size 'auto': {size} px (a quarter of the median short side, {int(np.median(sides))} px, of "
+            f"{len(metas)} training videos; median {fps:g} fps). Set the transforms' crop_size/resize to override."
+        )
+        self.load_state_dict({"frame_size": size})
+
+    def state_dict(self) -> dict:
+        """The resolved ``auto`` frame size: a checkpoint's later runs (classify, serve) reuse it."""
+        return {"frame_size": self.frame_size} if self.frame_size is not None else {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if state_dict.get("frame_size") is not None:
+            self.frame_size = int(state_dict["frame_size"])
+            self.train_transform.resolve_size(self.frame_size)
+            self.eval_transform.resolve_size(self.frame_size)
+
     def setup(self, stage: str) -> None:
+        self._resolve_sizes()
         if stage == "fit":
             self.datasets["train"] = self._build("train", self.train_sampler, stage)
         if stage in ("fit", "validate"):

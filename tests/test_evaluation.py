@@ -158,7 +158,7 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
         "--encoders", "random_init", "vcop",
         "--fractions", "0.25", "1.0",
         "--seeds", "0", "1",
-        "--supervised-steps", "3",
+        "--sets", "digits",
         "--",
         "--trainer.max_steps=2",
         f"--data.init_args.reader={json.dumps(reader)}",
@@ -167,23 +167,26 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
     ]  # fmt: skip
     main(args)
     first = capsys.readouterr().out
-    summary = json.loads((tmp_path / "results" / "results.json").read_text())
+    out = tmp_path / "results" / "digits"
+    summary = json.loads((out / "results.json").read_text())
     assert set(summary["results"]) == {"random_init", "vcop"}
     for row in summary["results"].values():
         assert set(row["probe"]) == set(row["finetune"]) == {"0.25", "1"}
         assert all(len(v) == 2 for v in row["finetune"].values())
-    table = (tmp_path / "results" / "results.md").read_text()
+    table = (out / "results.md").read_text()
     assert "| random_init |" in table and "| vcop |" in table and "fine-tune 25%" in table
     assert table.strip() in first
-    assert (tmp_path / "results" / "tsne_vcop.png").is_file()
-    cells = sorted((tmp_path / "results" / "cells").iterdir())
+    assert (out / "tsne_vcop.png").is_file()
+    cells = sorted((out / "cells").iterdir())
     assert (
         len(cells) == 2 + 2 * 2 * 2 + 2 * 2 * 2 + 2
     )  # pretraining per seed; extraction (encoders x seeds x splits); fine-tunes; supervised
-    assert len(summary["supervised"]["top1"]) == 2 and "Supervised from random init" in table
+    assert len(summary["supervised"]) == 2 and "| supervised, converged |" in table
+    ratio = np.mean(summary["results"]["vcop"]["probe"]["0.25"]) / np.mean(summary["supervised"])
+    assert f"| {ratio:.2f} |" in table.splitlines()[3]  # the 25 % probe over the supervised baseline
     assert all(len(v) == 2 for row in summary["results"].values() for v in row["retrieval"].values())
     main(args)  # every cell cached: the same table again
-    assert (tmp_path / "results" / "results.md").read_text() == table
+    assert (out / "results.md").read_text() == table
 
 
 def test_classify_a_folder_from_the_checkpoint_alone(cli_env, tiny_digits, tmp_path, capsys):

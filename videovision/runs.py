@@ -42,11 +42,15 @@ def fit(config: str | Path, overrides: Mapping[str, Any] | None = None, cli_args
 
 
 def fit_and_test(
-    config: str | Path, overrides: Mapping[str, Any] | None = None, cli_args: Sequence[str] = ()
+    config: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    cli_args: Sequence[str] = (),
+    test_ckpt: str | None = None,
 ) -> dict[str, float]:
-    """``fit`` then ``test`` in this process; the test metrics without their ``test/`` prefix."""
+    """``fit`` then ``test`` in this process; the test metrics without their ``test/`` prefix.
+    ``test_ckpt="best"`` tests the monitored checkpoint's weights instead of the last ones."""
     cli = fit(config, overrides, cli_args)
-    (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule)
+    (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=test_ckpt)
     return {k.removeprefix("test/"): float(v) for k, v in metrics.items()}
 
 

@@ -116,7 +116,13 @@ def load_classifier(checkpoint: str | Path, config: str | Path = "demo/probe.yam
         raise ValueError(f"{checkpoint}: does not fit the model of {config}: {str(exc).splitlines()[0]}") from exc
     model.eval()
     data = cli.datamodule
+    data.load_state_dict(entries.get(type(data).__qualname__) or {})  # the frame size 'auto' resolved to
     transform, sampler = data.eval_transform, data.eval_sampler
+    if transform.resize is None or transform.crop_size == "auto":
+        raise ValueError(
+            f"{checkpoint}: records no frame size, and {config} sizes frames 'auto' from the training data. "
+            "Train it again (checkpoints now record the size) or set data.init_args.eval_transform's resize/crop_size"
+        )
     preprocess = Preprocess(
         transform.resize.size[0],
         transform.crop_size,
@@ -135,11 +141,15 @@ def load_classifier(checkpoint: str | Path, config: str | Path = "demo/probe.yam
     )
 
 
-def save_untrained_classifier(path: str | Path, classes: list[str], config: str | Path = "demo/probe.yaml") -> Path:
-    """A checkpoint of ``config``'s classifier with its initial weights and ``classes`` (for timing and tests)."""
-    model = runs.build(config, {**runs.QUIET, "model.init_args.num_classes": len(classes)}).model
+def save_untrained_classifier(
+    path: str | Path, classes: list[str], config: str | Path = "demo/probe.yaml", frame_size: int = 32
+) -> Path:
+    """A checkpoint of ``config``'s classifier with its initial weights, ``classes`` and, for sizes the config
+    leaves ``auto``, ``frame_size`` (the demo's on moving digits), as a run records them (for timing and tests)."""
+    cli = runs.build(config, {**runs.QUIET, "model.init_args.num_classes": len(classes)})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": model.state_dict(), "classes": list(classes)}, path)
+    entries = {"state_dict": cli.model.state_dict(), "classes": list(classes)}
+    torch.save({**entries, type(cli.datamodule).__qualname__: {"frame_size": frame_size}}, path)
     return Path(path)
 
 

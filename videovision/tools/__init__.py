@@ -4,7 +4,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from data_modules import moving_digits
+from data_modules import heldout_sets, moving_digits
 
 from . import (
     anomaly,
@@ -37,6 +37,7 @@ TOOLS: dict[str, Callable[[list[str]], Any]] = {
     "export": export.main,
     "extract-frames": extract_frames.main,
     "generate-data": moving_digits.main,
+    "generate-heldout": heldout_sets.main,
     "gpu-check": gpu_check.main,
     "results": results.main,
     "serve": serve.main,
