@@ -170,3 +170,29 @@ def test_a_vit_backbone_runs_vcop_through_the_cli(cli_env):
     }
     cli = _pretrain(cli_env, f"--model.init_args.encoder.init_args.backbone={json.dumps(vit)}", "--trainer.max_steps=1")
     assert isinstance(cli.model.encoder.backbone, ViTFrames) and cli.trainer.global_step == 1
+
+
+PACE = json.dumps(
+    [
+        {"class_path": "videovision.objectives.SimCLRObjective", "init_args": {"hidden_dim": 16, "out_dim": 8}},
+        {
+            "class_path": "videovision.objectives.PaceObjective",
+            "init_args": {"weight": 0.5, "paces": [1, 2], "hidden_dim": 8},
+        },
+    ]
+)
+
+
+def test_an_objective_with_its_own_views_trains_beside_shared_ones(cli_env):
+    pair = '{"class_path": "data_modules.PairClipSampler", "init_args": {"clip_len": 7}}'
+    cli = _pretrain(cli_env, f"--model.init_args.objectives={PACE}", f"--data.init_args.train_sampler={pair}")
+    m = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
+    assert abs(m["train/loss_epoch"] - (m["train/simclr_loss_epoch"] + 0.5 * m["train/pace_loss_epoch"])) < 1e-4
+    assert 0.0 <= m["train/pace_acc_epoch"] <= 1.0
+
+
+def test_a_sampler_too_short_for_the_pace_views_is_refused(cli_env):
+    pair = '{"class_path": "data_modules.PairClipSampler", "init_args": {"clip_len": 4}}'
+    fix = "7 frames: set data.train_sampler.init_args.clip_len to at least 7"
+    with pytest.raises(ValueError, match=f"clip_len is 4 but .* {fix}"):
+        _pretrain(cli_env, f"--model.init_args.objectives={PACE}", f"--data.init_args.train_sampler={pair}")

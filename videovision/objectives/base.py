@@ -14,9 +14,14 @@ class Objective(nn.Module):
     ``class_path`` and only its own options; ``weight`` scales it in a sum of objectives.
 
     ``forward(embeddings: (B, K, D)) -> dict`` with ``loss`` (scalar) and any other scalars to log.
+    An objective that sets ``own_views`` makes its inputs from the sampled clips with ``make_views(clips)
+    -> (views, targets)``, has them encoded apart from the others', and is called ``forward(embeddings,
+    targets)``; its sampler's clips must hold ``min_frames`` frames.
     """
 
     min_clips: int = 1
+    min_frames: int = 1
+    own_views: bool = False
 
     def __init__(self, in_dim: int, weight: float = 1.0) -> None:
         super().__init__()

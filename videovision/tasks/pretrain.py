@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 class SSLPretrainModule(VideoModule):
     """Encode the K clips of each sample once, then sum ``weight * loss`` over the objectives.
 
+    An objective that makes its own views (``own_views``, e.g. pace prediction) has them encoded apart;
+    the others share one encoding of the sampled clips.
+
     Labels never reach the encoder. When ``num_classes`` is set, two monitors (solo-learn's) watch
     the representation on the validation split each epoch: an online linear probe trained on
     detached embeddings of the training clips, and a weighted kNN (``knn_k``, temperature 0.07)
@@ -67,6 +70,12 @@ class SSLPretrainModule(VideoModule):
                 f"data.train_sampler gives {sampler.num_clips} clip(s) per video but the objectives need {needed}: "
                 "use PairClipSampler (SimCLR) or TupleClipSampler (VCOP)"
             )
+        frames = max(o.min_frames for o in self.objectives)
+        if sampler is not None and sampler.clip_len < frames:
+            raise ValueError(
+                f"data.train_sampler.clip_len is {sampler.clip_len} but the objectives make views from clips of "
+                f"{frames} frames: set data.train_sampler.init_args.clip_len to at least {frames}"
+            )
         if stage == "fit" and self.online_probe is not None:
             self._check_held_out()
 
@@ -90,20 +99,27 @@ class SSLPretrainModule(VideoModule):
             )
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        embeddings = self.encoder.encode_views(batch["clips"])
-        total = embeddings.new_zeros(())
+        clips, shared, features = batch["clips"], None, None
+        total = clips.new_zeros(())
         for objective in self.objectives:
-            out = objective(embeddings)
+            if objective.own_views:
+                views, targets = objective.make_views(clips)
+                embeddings = self.encoder.encode_views(views)
+                out = objective(embeddings, targets)
+            else:
+                shared = self.encoder.encode_views(clips) if shared is None else shared
+                embeddings = shared
+                out = objective(embeddings)
+            features = embeddings[:, 0].detach() if features is None else features
             total = total + objective.weight * out["loss"]
             self.log_dict(
                 {f"train/{objective.name}_{k}": v for k, v in out.items()},
                 on_epoch=True,
                 sync_dist=True,
-                batch_size=len(embeddings),
+                batch_size=len(clips),
             )
-        self.log("train/loss", total, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=len(embeddings))
+        self.log("train/loss", total, prog_bar=True, on_epoch=True, sync_dist=True, batch_size=len(clips))
         self.log_failed_videos(batch)
-        features = embeddings[:, 0].detach()
         if self.online_probe is not None:
             total = total + self._online_probe_loss(features, batch["label"])
         if sum(len(f) for f, _, _ in self._bank) < self.knn_bank_size:

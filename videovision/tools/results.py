@@ -3,7 +3,7 @@
 Sets (``--sets``): the embedded moving digits and the held-out real-media sets (data_modules/heldout_sets.py:
 OpenCV's sample footage, and its photographs filmed by a virtual camera), all through the same
 experiments/demo configs, whose frame size is sized from each set's videos (``auto``). For each set
-and each encoder (random init, and pretrained without labels by SimCLR, VCOP and SimCLR+VCOP with
+and each encoder (random init, and pretrained without labels by SimCLR, VCOP, SimCLR+VCOP and pace with
 the experiments/demo configs):
 
 - linear probe: scikit-learn logistic regression on frozen 10-clip video embeddings, trained on
@@ -38,6 +38,7 @@ PRETRAIN_CONFIGS = {
     "simclr": "pretrain_simclr.yaml",
     "vcop": "pretrain.yaml",
     "simclr_vcop": "pretrain_simclr_vcop.yaml",
+    "pace": "pretrain_pace.yaml",
 }
 ENCODERS = ("random_init", *PRETRAIN_CONFIGS)
 READER = "data.init_args.reader"
