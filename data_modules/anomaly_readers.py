@@ -178,13 +178,15 @@ _UCSD_RANGE = re.compile(r"(\d+)\s*(?::\s*(\d+))?")
 def parse_ucsd_gt(path: str | Path) -> list[tuple[tuple[int, int], ...]]:
     """Anomalous frame spans (1-based, inclusive) of each test video, in order, from ``UCSDped1.m``/``UCSDped2.m``.
 
-    Every ``TestVideoFile{end+1}.gt_frame = [a:b, c:d];`` line is one video (Test001, Test002, ...).
+    Every ``TestVideoFile{end+1}.gt_frame = [a:b, c:d];`` line is one video (Test001, Test002, ...); MATLAB
+    comments (``%`` to the end of a line) are ignored.
     """
     path = Path(path)
     if not path.is_file():
         raise AnnotationError(f"UCSD ground-truth file not found: {path}")
+    code = "\n".join(line.partition("%")[0] for line in path.read_text(errors="replace").splitlines())
     videos = []
-    for body in _UCSD_GT.findall(path.read_text(errors="replace")):
+    for body in _UCSD_GT.findall(code):
         spans = [(int(a), int(b or a)) for a, b in _UCSD_RANGE.findall(body)]
         videos.append(tuple(spans))
     if not videos:

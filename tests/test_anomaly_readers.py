@@ -92,7 +92,8 @@ def test_avenue_vollabel_cells_any_pixel_marks_the_frame(tmp_path):
 
 UCSD_M = """TestVideoFile = {};
 % comment line
-TestVideoFile{end+1}.gt_frame = [3:4];
+% TestVideoFile{end+1}.gt_frame = [9:9];
+TestVideoFile{end+1}.gt_frame = [3:4];  % the first test video
 TestVideoFile{end+1}.gt_frame = [1:2, 5:5];
 """
 
