@@ -141,6 +141,9 @@ def test_order_confidence_is_one_minus_p_natural_order_and_the_head_loads_from_a
     assert tuples.shape == (len(covered), 3, 8) and covered.shape[1] == 3 * 3 + 2 * 1
     scores = scorer.score(encoder, train[0])
     assert scores.shape == (20,) and ((scores >= 0) & (scores <= 1)).all()
+    reloaded = PaceScorer()
+    reloaded.load_fitted(encoder, scorer.state_dict())
+    assert np.array_equal(reloaded.score(encoder, train[0]), scores)
     assert 0 < float(scorer.train_std) and math.isfinite(float(scorer.train_mean))
 
 
@@ -220,6 +223,9 @@ def test_pace_head_loads_from_a_pretraining_checkpoint_and_a_mismatched_one_is_n
     assert torch.equal(scorer.head.layers[3].weight, pace.head.layers[3].weight)
     scores = scorer.score(encoder, train[0])
     assert scores.shape == (20,) and ((scores >= 0) & (scores <= 1)).all()
+    reloaded = PaceScorer()
+    reloaded.load_fitted(encoder, scorer.state_dict())
+    assert np.array_equal(reloaded.score(encoder, train[0]), scores)
     with pytest.raises(ValueError, match=r"pace\.ckpt: its PaceHead does not fit PaceScorer\(paces=\[1, 2\]"):
         PaceScorer(paces=[1, 2], steps=0).fit(encoder, train, str(tmp_path / "pace.ckpt"))
     vcop_only = {k: v for k, v in state.items() if k.startswith("objectives.0.")}
