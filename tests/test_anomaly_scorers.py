@@ -12,11 +12,20 @@ import torch
 from torch import nn
 
 from videovision.anomaly.features import clip_embeddings, clip_windows, frame_features
-from videovision.anomaly.scorers import AnomalyScorer, CombinedScorer, KNNScorer, NextStepScorer, OrderScorer
+from videovision.anomaly.scorers import (
+    AnomalyScorer,
+    CombinedScorer,
+    KNNScorer,
+    NextStepScorer,
+    OrderScorer,
+    PaceScorer,
+)
 from videovision.anomaly.scorers.knn import knn_distances
 from videovision.anomaly.scorers.next_step import streamed_errors
-from videovision.anomaly.scorers.order import order_confidence_scores, vcop_head_state
+from videovision.anomaly.scorers.order import order_confidence_scores
+from videovision.checkpoints import objective_head_state
 from videovision.models import FrameTemporalEncoder, RecurrentTemporal, ResNetFrames, TemporalConvRefiner
+from videovision.objectives import PaceObjective, VCOPObjective, pace_views
 
 
 def _encoder(seed: int = 0) -> FrameTemporalEncoder:
@@ -122,8 +131,8 @@ def test_order_confidence_is_one_minus_p_natural_order_and_the_head_loads_from_a
     state = {f"objectives.0.head.{k}": v for k, v in scorer.head.state_dict().items()}
     torch.save({"state_dict": {"encoder.x": torch.zeros(1), **state}}, tmp_path / "vcop.ckpt")
     torch.save({"state_dict": {"encoder.x": torch.zeros(1)}}, tmp_path / "simclr.ckpt")
-    assert vcop_head_state(str(tmp_path / "simclr.ckpt")) is None
-    loaded = vcop_head_state(str(tmp_path / "vcop.ckpt"))
+    assert objective_head_state(str(tmp_path / "simclr.ckpt"), scorer.head) is None
+    loaded = objective_head_state(str(tmp_path / "vcop.ckpt"), scorer.head)
     assert torch.equal(loaded["classifier.weight"], scorer.head.classifier.weight)
     train = _videos(2)
     scorer.fit(encoder, train, str(tmp_path / "vcop.ckpt"))
@@ -132,6 +141,9 @@ def test_order_confidence_is_one_minus_p_natural_order_and_the_head_loads_from_a
     assert tuples.shape == (len(covered), 3, 8) and covered.shape[1] == 3 * 3 + 2 * 1
     scores = scorer.score(encoder, train[0])
     assert scores.shape == (20,) and ((scores >= 0) & (scores <= 1)).all()
+    reloaded = PaceScorer()
+    reloaded.load_fitted(encoder, scorer.state_dict())
+    assert np.array_equal(reloaded.score(encoder, train[0]), scores)
     assert 0 < float(scorer.train_std) and math.isfinite(float(scorer.train_mean))
 
 
@@ -156,3 +168,87 @@ def test_combined_scorer_sums_weighted_training_standardised_scores():
     )  # (5-1)/2 + 0.5 (0.3-0.1)/0.1
     with pytest.raises(ValueError, match="1 weights for 2 scorers"):
         CombinedScorer([_Constant(0, 0, 1), _Constant(0, 0, 1)], weights=[1.0])
+
+
+class _RowLogits(nn.Module):
+    """Returns the given logits row by row and keeps the embeddings it was called with."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.logits, self.seen = logits, []
+
+    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
+        self.seen.append(embeddings)
+        return self.logits
+
+
+def test_pace_score_is_one_minus_p_pace_1_forwards_spread_over_the_frames_each_clip_covers():
+    encoder, features = _encoder(), _videos(1, frames=7)[0]
+    scorer = PaceScorer(clip_len=2, stride=2, hop=2, paces=[2, 1])
+    assert scorer.normal_class == 1  # pace 1 is the second pace; forwards
+    scorer.setup(encoder)
+    p_normal = torch.tensor([0.9, 0.5, 0.2])  # clips [0, 2], [2, 4], [4, 6], covering 0-2, 2-4, 4-6
+    logits = torch.stack([torch.zeros(3), p_normal.log() - (1 - p_normal).log(), torch.full((3,), -1e9)], 1)
+    scorer.head = _RowLogits(torch.cat([logits, torch.full((3, 1), -1e9)], 1))
+    scores = scorer.score(encoder, features)
+    np.testing.assert_allclose(scores, [0.1, 0.1, 0.3, 0.5, 0.65, 0.8, 0.8], atol=1e-6)
+    torch.testing.assert_close(
+        scorer.head.seen[0], clip_embeddings(encoder, features, np.array([[0, 2], [2, 4], [4, 6]]))
+    )
+    with pytest.raises(ValueError, match="including 1"):
+        PaceScorer(paces=[2, 3])
+
+
+def test_pace_training_views_are_the_objectives_views_of_frame_indices():
+    scorer = PaceScorer(clip_len=3, stride=2, paces=[1, 2])
+    features, windows = scorer.training_windows([torch.zeros(12, 1), torch.ones(9, 1)])
+    assert features.shape == (21, 1) and windows.tolist()[0] == [0, 2, 4, 6, 8]
+    assert windows.tolist()[-1] == [12, 14, 16, 18, 20]  # the second video's last window, offset by 12 frames
+    assert len(windows) == 12 - 8 + 9 - 8  # one window per start that fits
+    indices, targets = pace_views(windows[:, None], 3, (1, 2), torch.Generator().manual_seed(0))
+    numbered = windows.float()[:, None, :, None, None, None]
+    views, same = pace_views(numbered, 3, (1, 2), torch.Generator().manual_seed(0))
+    assert torch.equal(targets, same) and torch.equal(views.flatten(2).long(), indices)
+
+
+def test_pace_head_loads_from_a_pretraining_checkpoint_and_a_mismatched_one_is_named(tmp_path):
+    encoder, train = _encoder(), _videos(2)
+    pace, vcop = PaceObjective(encoder.out_dim, paces=[1, 2, 3]), VCOPObjective(encoder.out_dim)
+    state = {f"objectives.0.{k}": v for k, v in vcop.state_dict().items()}  # a VCOP head first, then the pace head
+    state |= {f"objectives.1.{k}": v for k, v in pace.state_dict().items()}
+    torch.save({"state_dict": {"encoder.x": torch.zeros(1), **state}}, tmp_path / "pace.ckpt")
+    scorer = PaceScorer(steps=0)
+    scorer.fit(encoder, train, str(tmp_path / "pace.ckpt"))
+    assert "pretraining head" in scorer.head_source
+    assert torch.equal(scorer.head.layers[3].weight, pace.head.layers[3].weight)
+    scores = scorer.score(encoder, train[0])
+    assert scores.shape == (20,) and ((scores >= 0) & (scores <= 1)).all()
+    reloaded = PaceScorer()
+    reloaded.load_fitted(encoder, scorer.state_dict())
+    assert np.array_equal(reloaded.score(encoder, train[0]), scores)
+    with pytest.raises(ValueError, match=r"pace\.ckpt: its PaceHead does not fit PaceScorer\(paces=\[1, 2\]"):
+        PaceScorer(paces=[1, 2], steps=0).fit(encoder, train, str(tmp_path / "pace.ckpt"))
+    vcop_only = {k: v for k, v in state.items() if k.startswith("objectives.0.")}
+    torch.save({"state_dict": vcop_only}, tmp_path / "vcop.ckpt")
+    trained = PaceScorer(steps=2)
+    trained.fit(encoder, train, str(tmp_path / "vcop.ckpt"))
+    assert trained.head_source.startswith("trained")
+
+
+def test_pace_scorer_trained_on_normal_speed_flags_a_sped_up_segment():
+    generator = torch.Generator().manual_seed(0)
+    plane = torch.randn(2, 64, generator=generator) / 4  # features go round a circle in a random plane
+
+    def circle(phases: torch.Tensor) -> torch.Tensor:
+        points = torch.stack([phases.cos(), phases.sin()], 1) @ plane
+        return points + 0.01 * torch.randn(len(phases), 64, generator=generator)
+
+    train = [circle(0.25 * torch.arange(40.0) + float(start)) for start in range(8)]  # 0.25 rad per frame
+    speeds = torch.cat([torch.ones(15), torch.full((12,), 3.0), torch.ones(13)])  # frames 15-26 three times faster
+    test = circle(0.25 * speeds.cumsum(0))
+    encoder = _encoder()
+    scorer = PaceScorer(clip_len=4, stride=1, hop=1, hidden_dim=32, num_views=2048, steps=150, lr=1e-2, batch_size=64)
+    scorer.fit(encoder, train)
+    scores = scorer.score(encoder, test)
+    burst, before, after = scores[17:25].mean(), scores[:12].mean(), scores[30:].mean()
+    assert burst > before + 0.3 and burst > after + 0.3, (before, burst, after)

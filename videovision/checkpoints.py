@@ -7,6 +7,7 @@ unpickling error.
 
 from __future__ import annotations
 
+import itertools
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,34 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict):
         raise ValueError(f"{path}: holds no state dict")
     return state
+
+
+def objective_head_state(path: str | Path, head: nn.Module) -> dict[str, torch.Tensor] | None:
+    """The weights of the first pretraining objective head (``objectives.<i>.head.*``) in ``path`` whose names are
+    those of ``head`` (a VCOP head, a pace head, ...), or None when the checkpoint holds no such head. Shapes are
+    not checked here: ``head.load_state_dict`` names a mismatch."""
+    state, names = load_state_dict_file(path), set(head.state_dict())
+    for i in itertools.count():
+        prefix = f"objectives.{i}."
+        if not any(k.startswith(prefix) for k in state):
+            return None
+        found = {k.removeprefix(prefix + "head."): v for k, v in state.items() if k.startswith(prefix + "head.")}
+        if set(found) == names:
+            return found
+
+
+def load_objective_head(path: str | Path, head: nn.Module, owner: str) -> bool:
+    """Load ``head`` from the pretraining objective head of the same kind in ``path`` (:func:`objective_head_state`);
+    False when the checkpoint has none. A head of that kind but another size raises, naming ``path`` and ``owner``
+    (what needs the head, e.g. ``OrderScorer(3 clips)``)."""
+    state = objective_head_state(path, head)
+    if state is None:
+        return False
+    try:
+        head.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: its {type(head).__name__} does not fit {owner}: {exc}") from exc
+    return True
 
 
 def load_checkpoint_entry(path: str | Path, key: str) -> Any:

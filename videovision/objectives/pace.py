@@ -23,6 +23,7 @@ def pace_views(
     ``clips`` (B, K, L, C, H, W) with ``L >= (clip_len - 1) * max(paces) + 1`` -> views (B, K, clip_len, C, H, W)
     and targets (B, K): ``pace index + len(paces) * backwards``. A view at pace ``p`` takes every ``p``-th frame
     from a random start that keeps it inside the clip; backwards views are the same frames in reverse order.
+    Any trailing shape after L is carried along: per-frame features (B, K, L, D), or frame indices (B, K, L).
     """
     b, k, length = clips.shape[:3]
     needed = (clip_len - 1) * max(paces) + 1
@@ -39,7 +40,7 @@ def pace_views(
     steps = torch.arange(clip_len, device=device)
     steps = torch.where(backwards[..., None].bool(), clip_len - 1 - steps, steps)
     index = start[..., None] + pace[..., None] * steps  # (B, K, clip_len)
-    views = torch.take_along_dim(clips, index[..., None, None, None], dim=2)
+    views = torch.take_along_dim(clips, index.reshape(*index.shape, *[1] * (clips.dim() - 3)), dim=2)
     return views, pace_index + len(paces) * backwards
 
 

@@ -42,7 +42,7 @@ from ..config import compose, override
 from ..models.encoder import ClipEncoder
 
 SCORER_FILE = "scorer.pt"
-BENCH_SCORERS = ("knn", "next_step", "order", "frame_knn", "speed")
+BENCH_SCORERS = ("knn", "next_step", "order", "frame_knn", "speed", "pace")
 RANDOM_INIT_SEED = 0
 PRETRAINING = {"simclr": "demo/pretrain_simclr.yaml", "vcop": "demo/pretrain.yaml"}
 

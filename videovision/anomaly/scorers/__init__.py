@@ -6,6 +6,7 @@ from .frame_knn import FrameKNNScorer
 from .knn import KNNScorer
 from .next_step import NextStepScorer
 from .order import OrderScorer
+from .pace import PaceScorer
 from .speed import FeatureSpeedScorer
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "KNNScorer",
     "NextStepScorer",
     "OrderScorer",
+    "PaceScorer",
 ]

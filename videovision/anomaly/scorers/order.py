@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...checkpoints import load_state_dict_file
+from ...checkpoints import load_objective_head
 from ...objectives.vcop import VCOPHead
 from ..features import clip_embeddings
 from ..metrics import clip_scores_to_frames, sliding_windows
@@ -31,18 +31,6 @@ IDENTITY = 0
 def order_confidence_scores(head: nn.Module, tuples: torch.Tensor) -> torch.Tensor:
     """1 - p(natural order) of each tuple of clip embeddings in natural order: (B, n, D) -> (B,)."""
     return 1 - torch.softmax(head(tuples).double(), dim=1)[:, IDENTITY]
-
-
-def vcop_head_state(checkpoint: str) -> dict[str, torch.Tensor] | None:
-    """The first ``objectives.<i>.head.*`` weights of a pretraining checkpoint, or None when it has none."""
-    state = load_state_dict_file(checkpoint)
-    for i in itertools.count():
-        prefix = f"objectives.{i}."
-        if not any(k.startswith(prefix) for k in state):
-            return None
-        head = {k.removeprefix(prefix + "head."): v for k, v in state.items() if k.startswith(prefix + "head.")}
-        if "classifier.weight" in head:
-            return head
 
 
 class OrderScorer(AnomalyScorer):
@@ -84,15 +72,8 @@ class OrderScorer(AnomalyScorer):
 
     def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
         self.setup(encoder)
-        state = vcop_head_state(checkpoint) if checkpoint else None
-        if state is not None:
-            try:
-                self.head.load_state_dict(state)
-                self.head_source = f"{checkpoint} (pretraining head)"
-            except RuntimeError as exc:
-                raise ValueError(
-                    f"{checkpoint}: its VCOP head does not fit OrderScorer({self.num_clips} clips): {exc}"
-                ) from exc
+        if checkpoint and load_objective_head(checkpoint, self.head, f"OrderScorer({self.num_clips} clips)"):
+            self.head_source = f"{checkpoint} (pretraining head)"
         else:
             self._train_head(torch.cat([self.tuples(encoder, f)[0] for f in train]))
             self.head_source = "trained on frozen embeddings of normal training tuples"

@@ -1,0 +1,121 @@
+"""Pace confidence: 1 - p(pace 1, forwards) from a pace-and-direction head.
+
+A clip of normal video plays at its own pace and forwards. Wang et al. ("Self-supervised Video Representation
+Learning by Pace Prediction", ECCV 2020) train a classifier of the pace a clip was sampled at; Wei et al. ("Learning
+and Using the Arrow of Time", CVPR 2018) one of forwards against backwards; Georgescu et al. ("Anomaly Detection in
+Video via Self-Supervised and Multi-Task Learning", CVPR 2021) score anomalies by such proxy classifiers' doubt
+(arrow of time, motion irregularity). Here the classifier is the :class:`PaceHead` of :class:`PaceObjective`: the
+temporal model's embedding of ``clip_len`` frames every ``stride`` frames (the pretraining's pace 1) goes in, and
+the score is ``1 - softmax(logits)[pace 1, forwards]``, so a sped-up or reversed segment scores high.
+
+The head comes from the encoder's pretraining checkpoint when it holds a PaceObjective head
+(``objectives.<i>.head.layers.*``); otherwise it is trained on frozen per-frame features of the normal training
+videos: windows of ``(clip_len - 1) * max(paces) + 1`` frames every ``stride`` frames, from which
+:func:`pace_views` draws a pace and a direction as the objective does, through the encoder's temporal part.
+
+Shapes: per-frame features (N, C) -> clip embeddings (K, D) -> logits (K, 2 * len(paces)) -> frame scores (N,).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...checkpoints import load_objective_head
+from ...objectives.pace import PaceHead, pace_views
+from ..features import clip_embeddings, clip_windows
+from ..metrics import clip_scores_to_frames
+from .base import AnomalyScorer, one_thread
+
+
+def pace_confidence_scores(head: nn.Module, embeddings: torch.Tensor, normal_class: int) -> torch.Tensor:
+    """1 - p(``normal_class``) of each clip embedding: (K, D) -> (K,) float64."""
+    return 1 - torch.softmax(head(embeddings).double(), dim=1)[:, normal_class]
+
+
+class PaceScorer(AnomalyScorer):
+    """Score = 1 - p(pace 1, forwards) of ``clip_len`` frames every ``stride`` frames, one clip every ``hop``
+    frames, spread (mean) over the frames it covers. Without a head in the checkpoint, one is trained ``steps``
+    Adam steps at ``lr`` on batches of ``batch_size`` from ``num_views`` pace views of normal training windows."""
+
+    def __init__(
+        self,
+        clip_len: int = 4,
+        stride: int = 3,
+        hop: int = 2,
+        paces: list[int] = (1, 2, 3),
+        hidden_dim: int = 512,
+        num_views: int = 8192,
+        steps: int = 1000,
+        lr: float = 1e-3,
+        batch_size: int = 256,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        paces = tuple(int(p) for p in paces)
+        if 1 not in paces or len(set(paces)) != len(paces) or min(paces) < 1:
+            raise ValueError(f"PaceScorer: paces must be distinct integers >= 1 including 1, got {list(paces)}")
+        if batch_size < 2:
+            raise ValueError(f"PaceScorer: batch_size must be >= 2 (the head has BatchNorm), got {batch_size}")
+        self.clip_len, self.stride, self.hop, self.paces = clip_len, stride, hop, paces
+        self.hidden_dim, self.num_views, self.steps, self.lr = hidden_dim, num_views, steps, lr
+        self.batch_size, self.seed = batch_size, seed
+        self.normal_class = paces.index(1)  # forwards: pace index + len(paces) * 0
+        self.head: PaceHead | None = None
+        self.head_source = ""
+
+    def setup(self, encoder: nn.Module) -> None:
+        super().setup(encoder)
+        self.head = PaceHead(encoder.out_dim, len(self.paces), self.hidden_dim)
+
+    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+        self.setup(encoder)
+        owner = f"PaceScorer(paces={list(self.paces)}, hidden_dim={self.hidden_dim})"
+        if checkpoint and load_objective_head(checkpoint, self.head, owner):
+            self.head_source = f"{checkpoint} (pretraining head)"
+        else:
+            self._train_head(encoder, train)
+            self.head_source = "trained on pace views of frozen features of normal training videos"
+        self.calibrate([self.score(encoder, f) for f in train])
+
+    def training_windows(self, train: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """All training features pooled, (sum N_v, C), and the frame indices into them of every window of
+        ``(clip_len - 1) * max(paces) + 1`` frames every ``stride`` frames, one per frame, (M, that length)."""
+        length = (self.clip_len - 1) * max(self.paces) + 1
+        starts = np.cumsum([0] + [len(f) for f in train[:-1]])
+        windows = [clip_windows(len(f), length, self.stride, 1)[0] + s for f, s in zip(train, starts)]
+        return torch.cat(train), torch.as_tensor(np.concatenate(windows))
+
+    def training_views(self, encoder: nn.Module, train: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``num_views`` pace views of training windows (drawn with replacement), drawn by :func:`pace_views` and
+        embedded once (the encoder is frozen): -> embeddings (num_views, D) and classes (num_views,)."""
+        features, windows = self.training_windows(train)
+        generator = torch.Generator().manual_seed(self.seed)
+        chosen = windows[torch.randint(len(windows), (self.num_views,), generator=generator)]
+        views, targets = pace_views(chosen[:, None], self.clip_len, self.paces, generator)  # (V, 1, clip_len)
+        embeddings = [clip_embeddings(encoder, features, v.numpy()) for v in views[:, 0].split(4096)]
+        return torch.cat(embeddings), targets[:, 0]
+
+    def _train_head(self, encoder: nn.Module, train: list[torch.Tensor]) -> None:
+        embeddings, targets = self.training_views(encoder, train)
+        generator = torch.Generator().manual_seed(self.seed)
+        optimizer = torch.optim.Adam(self.head.parameters(), lr=self.lr)
+        self.head.train()
+        with one_thread():
+            for _ in range(self.steps):
+                batch = torch.randint(len(targets), (self.batch_size,), generator=generator)
+                loss = F.cross_entropy(self.head(embeddings[batch]), targets[batch])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+    @torch.no_grad()
+    def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
+        if self.head is None:
+            raise RuntimeError("PaceScorer.score before fit (or load_fitted)")
+        self.head.eval()
+        clips, covered = clip_windows(len(features), self.clip_len, self.stride, self.hop)
+        scores = pace_confidence_scores(self.head, clip_embeddings(encoder, features, clips), self.normal_class)
+        return clip_scores_to_frames(scores.numpy(), covered, len(features))
