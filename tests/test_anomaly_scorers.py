@@ -141,7 +141,7 @@ def test_order_confidence_is_one_minus_p_natural_order_and_the_head_loads_from_a
     assert tuples.shape == (len(covered), 3, 8) and covered.shape[1] == 3 * 3 + 2 * 1
     scores = scorer.score(encoder, train[0])
     assert scores.shape == (20,) and ((scores >= 0) & (scores <= 1)).all()
-    reloaded = PaceScorer()
+    reloaded = OrderScorer(clip_len=2, stride=2, gap=1, hop=2, pair_dim=8)
     reloaded.load_fitted(encoder, scorer.state_dict())
     assert np.array_equal(reloaded.score(encoder, train[0]), scores)
     assert 0 < float(scorer.train_std) and math.isfinite(float(scorer.train_mean))

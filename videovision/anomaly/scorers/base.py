@@ -9,11 +9,12 @@ scorers can be compared and combined (:class:`CombinedScorer`).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..features import check_encoder
@@ -30,6 +31,27 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def train_head(
+    head: nn.Module,
+    draw_batch: Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]],
+    steps: int,
+    lr: float,
+    seed: int,
+) -> None:
+    """Train a small classifier head on frozen embeddings: ``steps`` Adam steps at ``lr`` of cross entropy on
+    ``draw_batch(generator) -> (inputs, targets)``, the generator seeded with ``seed``, on one thread."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
+    head.train()
+    with one_thread():
+        for _ in range(steps):
+            inputs, targets = draw_batch(generator)
+            loss = F.cross_entropy(head(inputs), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
 
 
 class AnomalyScorer(nn.Module, ABC):

@@ -15,14 +15,13 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...checkpoints import load_objective_head
 from ...objectives.vcop import VCOPHead
 from ..features import clip_embeddings
 from ..metrics import clip_scores_to_frames, sliding_windows
-from .base import AnomalyScorer
+from .base import AnomalyScorer, train_head
 
 IDENTITY = 0
 """Index of the natural order among ``itertools.permutations(range(n))`` (the first one)."""
@@ -81,17 +80,13 @@ class OrderScorer(AnomalyScorer):
 
     def _train_head(self, tuples: torch.Tensor) -> None:
         orders = torch.tensor(list(itertools.permutations(range(self.num_clips))))
-        generator = torch.Generator().manual_seed(self.seed)
-        optimizer = torch.optim.Adam(self.head.parameters(), lr=self.lr)
-        self.head.train()
-        for _ in range(self.steps):
+
+        def shuffled_tuples(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
             batch = tuples[torch.randint(len(tuples), (min(64, len(tuples)),), generator=generator)]
             target = torch.randint(math.factorial(self.num_clips), (len(batch),), generator=generator)
-            shuffled = torch.gather(batch, 1, orders[target][:, :, None].expand(-1, -1, batch.shape[-1]))
-            loss = F.cross_entropy(self.head(shuffled), target)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            return torch.gather(batch, 1, orders[target][:, :, None].expand(-1, -1, batch.shape[-1])), target
+
+        train_head(self.head, shuffled_tuples, self.steps, self.lr, self.seed)
 
     @torch.no_grad()
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:

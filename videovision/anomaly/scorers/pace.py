@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...checkpoints import load_objective_head
 from ...objectives.pace import PaceHead, pace_views
 from ..features import clip_embeddings, clip_windows
 from ..metrics import clip_scores_to_frames
-from .base import AnomalyScorer, one_thread
+from .base import AnomalyScorer, train_head
 
 
 def pace_confidence_scores(head: nn.Module, embeddings: torch.Tensor, normal_class: int) -> torch.Tensor:
@@ -100,16 +99,12 @@ class PaceScorer(AnomalyScorer):
 
     def _train_head(self, encoder: nn.Module, train: list[torch.Tensor]) -> None:
         embeddings, targets = self.training_views(encoder, train)
-        generator = torch.Generator().manual_seed(self.seed)
-        optimizer = torch.optim.Adam(self.head.parameters(), lr=self.lr)
-        self.head.train()
-        with one_thread():
-            for _ in range(self.steps):
-                batch = torch.randint(len(targets), (self.batch_size,), generator=generator)
-                loss = F.cross_entropy(self.head(embeddings[batch]), targets[batch])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+
+        def views(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+            batch = torch.randint(len(targets), (self.batch_size,), generator=generator)
+            return embeddings[batch], targets[batch]
+
+        train_head(self.head, views, self.steps, self.lr, self.seed)
 
     @torch.no_grad()
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
