@@ -13,7 +13,9 @@ video with one injected segment of known frames, one kind per video in turn (plu
 - ``intruder``: a coloured block that no scene holds crosses the frame.
 
 Layout (:class:`data_modules.anomaly_readers.GenericAnomaly`): ``<root>/train/*.avi``; ``<root>/test/*.avi`` with
-``<name>.npy`` (0/1 per frame) beside each.
+``<name>.npy`` (0/1 per frame) beside each; ``<root>/train_anomalous/*.avi``: weakly labelled training videos, made
+like the test videos (the anomalous kinds in turn) but without their masks, for weakly supervised scorers (MIL). They
+are drawn from their own random stream after everything else, so the other files do not depend on how many there are.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class AnomalyDigitsSpec:
     min_segment: int = 16
     max_segment: int = 24
     speed_factor: int = 3
+    weak_per_scene: int = 4
     seed: int = 0
 
 
@@ -103,14 +106,15 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
         return root
     if spec.num_frames < spec.max_segment + 16:
         raise ValueError(f"num_frames {spec.num_frames} leaves no room for a segment of {spec.max_segment} frames")
-    for split in ("train", "test"):  # an older spec's files must not mix in
+    for split in ("train", "test", GenericAnomaly.WEAK):  # an older spec's files must not mix in
         shutil.rmtree(root / split, ignore_errors=True)
     digits = _load_digit_images()
     rng = np.random.default_rng(spec.seed)
     kinds = ("normal", *ANOMALIES)
-    count = 0
+    count, sources = 0, []
     for scene in range(spec.num_scenes):
         source = _make_source(rng, digits, spec.size)
+        sources.append(source)
         for i in range(spec.train_per_scene):
             cls = NORMAL_MOTIONS[(scene + i) % len(NORMAL_MOTIONS)]
             traj = _trajectory(cls, rng, spec.num_frames, spec.size, source.sprite.shape[-1])
@@ -122,6 +126,13 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
             name = f"s{scene:02d}_{i:02d}_{kind}"
             write_video(root / "test" / f"{name}.avi", frames, spec.fps)
             np.save(root / "test" / f"{name}.npy", mask)
+    weak_rng = np.random.default_rng([spec.seed, 1])
+    for scene, source in enumerate(sources):
+        for i in range(spec.weak_per_scene):
+            kind = ANOMALIES[(scene * spec.weak_per_scene + i) % len(ANOMALIES)]
+            cls = NORMAL_MOTIONS[int(weak_rng.integers(len(NORMAL_MOTIONS)))]
+            frames, _ = _test_video(kind, source, cls, spec, weak_rng)
+            write_video(root / GenericAnomaly.WEAK / f"s{scene:02d}_w{i:02d}_{kind}.avi", frames, spec.fps)
     marker.write_text(json.dumps(asdict(spec)))
     return root
 

@@ -17,10 +17,12 @@ Layouts (root = the dataset folder as unpacked):
 - :class:`UCFCrime`: videos in class folders anywhere under root, the test split and its spans in
   ``Temporal_Anomaly_Annotation_for_Testing_Videos.txt`` (``name class start1 end1 start2 end2``, -1 = none).
 - :class:`GenericAnomaly`: ``train/`` videos or frame folders; ``test/`` videos or frame folders, each with a
-  ``<name>.npy`` 0/1 per-frame mask beside it.
+  ``<name>.npy`` 0/1 per-frame mask beside it; optionally ``train_anomalous/``: weakly labelled training videos
+  (anomalous somewhere, frames unknown), for weakly supervised scorers.
 
 Each reader is also a :class:`DatasetReader` whose ``records(split)`` are unlabelled :class:`VideoRecord` s, so a
-self-supervised run can pretrain on the normal training videos through :class:`VideoDataModule`.
+self-supervised run can pretrain through :class:`VideoDataModule`: on the training videos not labelled anomalous
+(the one-class setting's normal video), or on every test video.
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ def _videos_in(folder: Path, pattern: str = "*") -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if _is_video(p))
 
 
+def _name(path: Path) -> str:
+    """A video's id: a file's stem, a frame folder's name."""
+    return path.stem if path.is_file() else path.name
+
+
 def _load_mask(path: Path) -> np.ndarray:
     if not path.is_file():
         raise AnnotationError(f"ground-truth mask not found: {path}")
@@ -128,7 +135,9 @@ class AnomalyReader(DatasetReader):
         """The videos of ``split``; test records carry their ground truth."""
 
     def records(self, split: Split) -> list[VideoRecord]:
-        return [VideoRecord(r.path) for r in self.anomaly_records("train" if split == "train" else "test")]
+        if split == "train":
+            return [VideoRecord(r.path) for r in self.anomaly_records("train") if not r.anomalous]
+        return [VideoRecord(r.path) for r in self.anomaly_records("test")]
 
 
 class ShanghaiTech(AnomalyReader):
@@ -279,20 +288,25 @@ class UCFCrime(AnomalyReader):
 
 class GenericAnomaly(AnomalyReader):
     """Any set in the generic layout: ``train/`` normal videos or frame folders; ``test/`` videos or frame folders,
-    each with ``<name>.npy`` (0/1 per frame) beside it. A mask without its video raises too."""
+    each with ``<name>.npy`` (0/1 per frame) beside it. A mask without its video raises too. An optional
+    ``train_anomalous/`` holds weakly labelled anomalous training videos (video-level label only)."""
+
+    WEAK = "train_anomalous"
 
     def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
         folder = self._root / split
         videos = _videos_in(folder)
         if split == "train":
-            return [AnomalyRecord(str(p), p.stem) for p in videos]
-        names = {p.stem if p.is_file() else p.name for p in videos}
+            weak = _videos_in(self._root / self.WEAK) if (self._root / self.WEAK).is_dir() else []
+            normal = [AnomalyRecord(str(p), _name(p), anomalous=False) for p in videos]
+            return normal + [AnomalyRecord(str(p), _name(p), anomalous=True) for p in weak]
+        names = {_name(p) for p in videos}
         orphans = sorted(p for p in folder.glob("*.npy") if p.stem not in names)
         if orphans:
             raise AnnotationError(f"{orphans[0]}: a mask without a video of that name in {folder}")
         out = []
         for p in videos:
-            name = p.stem if p.is_file() else p.name
+            name = _name(p)
             mask_file = folder / f"{name}.npy"
             out.append(AnomalyRecord(str(p), name, mask=_load_mask(mask_file), source=str(mask_file)))
         return out

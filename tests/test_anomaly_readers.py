@@ -159,3 +159,16 @@ def test_generic_layout_masks_beside_videos_and_orphans_raise(tmp_path):
     np.save(tmp_path / "test" / "e.npy", np.array([0]))
     with pytest.raises(AnnotationError, match=r"test/e\.npy: a mask without a video"):
         reader.anomaly_records("test")
+
+
+def test_generic_layout_weakly_labelled_training_videos_are_anomalous_and_not_pretrained_on(tmp_path):
+    _touch(tmp_path / "train" / "a.avi")
+    _touch(tmp_path / "train_anomalous" / "w.avi")
+    _frames(tmp_path / "train_anomalous" / "x", ["img_00001.jpg"])
+    reader = GenericAnomaly(str(tmp_path))
+    assert [(r.name, r.anomalous) for r in reader.anomaly_records("train")] == [
+        ("a", False),
+        ("w", True),
+        ("x", True),
+    ]
+    assert [r.path for r in reader.records("train")] == [str(tmp_path / "train" / "a.avi")]

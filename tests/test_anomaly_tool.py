@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -18,7 +19,15 @@ from videovision.config import compose, experiments_dir
 from videovision.serving.anomaly import ServedScorer
 from videovision.serving.stream import decode_frames
 from videovision.tools import TOOLS
-from videovision.tools.anomaly import BENCH_SCORERS, _config_parser, _pretrain, _score_encoder, build, print_table
+from videovision.tools.anomaly import (
+    BENCH_SCORERS,
+    WEAK_SCORERS,
+    _config_parser,
+    _pretrain,
+    _score_encoder,
+    build,
+    print_table,
+)
 from videovision.tracking.features import load_encoder
 
 SPLITS = ("train", "test")
@@ -37,12 +46,26 @@ def tiny_anomaly_digits(tmp_path_factory):
 
 def test_generated_test_videos_carry_one_injected_segment_of_each_kind(tiny_anomaly_digits):
     train, test = tiny_anomaly_digits.anomaly_records("train"), tiny_anomaly_digits.anomaly_records("test")
-    assert len(train) == 6 and [r.name.split("_", 2)[2] for r in test] == ["normal", *ANOMALIES]
+    assert [r.name.split("_", 2)[2] for r in test] == ["normal", *ANOMALIES]
+    assert sum(not r.anomalous for r in train) == 6
+    weak = [r.name for r in train if r.anomalous]  # 4 per scene, the anomalous kinds in turn
+    assert weak == [f"s{i // 4:02d}_w{i % 4:02d}_{ANOMALIES[i % len(ANOMALIES)]}" for i in range(8)]
     for record in test:
         assert probe_video(record.path).num_frames == 30
         runs = np.flatnonzero(np.diff(np.concatenate(([0], record.mask, [0]))))
         expected = 0 if record.name.endswith("normal") else 2  # one run: its start and its end
         assert len(runs) == expected and (expected == 0 or 6 <= runs[1] - runs[0] <= 8)
+
+
+def test_weakly_labelled_videos_leave_every_other_generated_file_unchanged(tiny_anomaly_digits, tmp_path):
+    without = AnomalyDigits(str(tmp_path), **TINY, **TINY_SEGMENTS, weak_per_scene=0)
+    without.prepare()
+    assert not (tmp_path / "train_anomalous").exists()
+    for split in SPLITS:
+        files = sorted(p.name for p in (tmp_path / split).iterdir())
+        assert files == sorted(p.name for p in (tiny_anomaly_digits.root / split).iterdir())
+        for name in files:
+            assert (tmp_path / split / name).read_bytes() == (tiny_anomaly_digits.root / split / name).read_bytes()
 
 
 @pytest.mark.parametrize("motion", ["MoveRight", "MoveDown"])
@@ -135,7 +158,7 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     split = {s: encode_split(settings["encoder"], settings["reader"], s, tmp_path / "m.json", 32) for s in SPLITS}
     results = {}
     _score_encoder(base, settings, None, split["train"], split["test"], tmp_path, results, "random_init")
-    assert list(results) == [*BENCH_SCORERS, "combined"]
+    assert list(results) == [*BENCH_SCORERS, "combined", *WEAK_SCORERS]
     for row in results.values():
         cell = row["random_init"]
         assert list(cell["micro_auroc_by_kind"]) == list(ANOMALIES) and 0 <= cell["micro_auroc"] <= 1
@@ -152,3 +175,33 @@ def test_bench_refuses_an_interrupted_pretraining_checkpoint(tmp_path):
     with pytest.raises(ValueError, match=r"last\.ckpt holds 20 of the 50 pretraining epochs .*--pretrain-epochs 20"):
         _pretrain("vcop", {}, tmp_path, 50)
     assert _pretrain("vcop", {}, tmp_path, 20) == str(checkpoint)
+
+
+def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_anomaly_digits, tmp_path):
+    """The tiny benchmark laid out as UCF-Crime distributes it: anomaly class folders and normal folders for
+    training (video-level labels only), the test videos' spans in the temporal annotation file."""
+    root = tmp_path / "ucf_crime"
+    for record in tiny_anomaly_digits.anomaly_records("train"):
+        folder = f"Anomaly-Videos/{record.name.split('_')[-1]}" if record.anomalous else "Training-Normal-Videos"
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(record.path, root / folder / f"{record.name}.avi")
+    rows = []
+    for record in tiny_anomaly_digits.anomaly_records("test"):
+        cls = "Normal" if record.name.endswith("normal") else "Anomaly"
+        (root / "Testing").mkdir(exist_ok=True)
+        shutil.copy(record.path, root / "Testing" / f"{record.name}.avi")
+        anomalous = np.flatnonzero(record.mask)
+        span = f"{anomalous[0] + 1} {anomalous[-1] + 1}" if len(anomalous) else "-1 -1"
+        rows.append(f"{record.name}.avi {cls} {span} -1 -1")
+    (root / "Temporal_Anomaly_Annotation_for_Testing_Videos.txt").write_text("\n".join(rows) + "\n")
+    config = compose("anomaly/ucf_crime_mil.yaml")
+    config.update(encoder=compose("demo/base/encoder.yaml"), frame_size=32, out_dir=str(tmp_path / "out"))
+    config["reader"]["init_args"]["root"] = str(root)
+    config["scorer"]["init_args"].update(num_segments=8, steps=20)
+    path = tmp_path / "mil.yaml"
+    path.write_text(yaml.safe_dump(config))
+    TOOLS["anomaly"](["fit", "--config", str(path)])
+    metrics = TOOLS["anomaly"](["score", "--config", str(path)])
+    assert metrics["scorer"] == "MILScorer" and metrics["num_frames"] == 6 * 30
+    state = torch.load(tmp_path / "out" / "scorer.pt")
+    assert state["head.0.weight"].shape == (512, 256) and float(state["train_std"]) > 0  # demo encoder: 256-d clips

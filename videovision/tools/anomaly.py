@@ -43,6 +43,9 @@ from ..models.encoder import ClipEncoder
 
 SCORER_FILE = "scorer.pt"
 BENCH_SCORERS = ("knn", "next_step", "order", "frame_knn", "speed", "pace")
+"""The one-class scorers of the bench, fitted on normal training video only; ``combined`` sums them."""
+WEAK_SCORERS = ("mil",)
+"""Scorers that also learn from the weakly labelled anomalous training videos (video-level labels)."""
 RANDOM_INIT_SEED = 0
 PRETRAINING = {"simclr": "demo/pretrain_simclr.yaml", "vcop": "demo/pretrain.yaml"}
 
@@ -82,7 +85,7 @@ def fit(settings: dict[str, Any]) -> EncodedSplit:
         raise ValueError("the config names no scorer: set scorer.class_path (e.g. anomaly/scorers/knn.yaml)")
     reader.prepare()
     train = encode_split(encoder, reader, "train", _cache(settings), settings["frame_size"])
-    scorer.fit(encoder, train.features, settings["checkpoint"])
+    scorer.fit_videos(encoder, train.features, [r.anomalous for r in train.records], settings["checkpoint"])
     out = Path(settings["out_dir"]) / SCORER_FILE
     torch.save(scorer.state_dict(), out)
     config = settings["config"]
@@ -171,7 +174,7 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
             encoder, reader, frame_size = settings["encoder"], settings["reader"], settings["frame_size"]
             train = encode_split(encoder, reader, "train", run_dir / "metadata.json", frame_size)
             test = encode_split(encoder, reader, "test", run_dir / "metadata.json", frame_size)
-        with _stage(stages, f"{encoder_name}: fit and score {len(BENCH_SCORERS) + 1} scorers"):
+        with _stage(stages, f"{encoder_name}: fit and score {len(BENCH_SCORERS) + 1 + len(WEAK_SCORERS)} scorers"):
             _score_encoder(base, settings, checkpoint, train, test, run_dir / encoder_name, results, encoder_name)
     summary = {
         "minutes": round((time.time() - start) / 60, 2),
@@ -195,12 +198,13 @@ def _score_encoder(
     results: dict[str, dict[str, Any]],
     encoder_name: str,
 ) -> None:
-    """Fit every bench scorer (and their combination) on one encoder's training features, score the test features
-    and add micro / macro AUROC and the AUROC per injected kind to ``results``."""
+    """Fit every bench scorer (and the one-class scorers' combination) on one encoder's training features, score the
+    test features and add micro / macro AUROC and the AUROC per injected kind to ``results``."""
     encoder, sigma = settings["encoder"], settings["sigma"]
     kinds = [kind_of(name) for name in test.names]
+    anomalous = [r.anomalous for r in train.records]
     fitted: dict[str, AnomalyScorer] = {}
-    for scorer_name in (*BENCH_SCORERS, "combined"):
+    for scorer_name in (*BENCH_SCORERS, "combined", *WEAK_SCORERS):
         begin = time.time()
         out_dir = out_root / scorer_name
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -208,7 +212,7 @@ def _score_encoder(
             scorer = CombinedScorer([fitted[s] for s in BENCH_SCORERS])
         else:
             scorer = build(base, {"scorer": compose(f"anomaly/scorers/{scorer_name}.yaml")})["scorer"]
-            scorer.fit(encoder, train.features, checkpoint)
+            scorer.fit_videos(encoder, train.features, anomalous, checkpoint)
             fitted[scorer_name] = scorer
         torch.save(scorer.state_dict(), out_dir / SCORER_FILE)
         scores = score_split(scorer, encoder, test)
@@ -228,7 +232,8 @@ def print_table(results: dict[str, dict[str, dict[str, Any]]], minutes: float, c
     """The README tables: one row per scorer, micro / macro AUROC per encoder; then micro AUROC per injected kind
     (that kind's test videos pooled with the all-normal ones) per scorer and encoder."""
     encoders = list(next(iter(results.values())))
-    print("\nFrame-level AUROC on anomalous moving digits, micro / macro (sigma 3)")
+    print("\nFrame-level AUROC on anomalous moving digits, micro / macro (sigma 3); combined sums the scorers above it")
+    print(f"(one-class: normal training video only); {', '.join(WEAK_SCORERS)} also learns from video-level labels")
     print(f"| {'scorer':<10} | " + " | ".join(f"{e:>15}" for e in encoders) + " |")
     print("|" + "---|" * (len(encoders) + 1))
     for scorer, row in results.items():

@@ -4,6 +4,7 @@ from .base import AnomalyScorer
 from .combined import CombinedScorer
 from .frame_knn import FrameKNNScorer
 from .knn import KNNScorer
+from .mil import MILRankingLoss, MILScorer
 from .next_step import NextStepScorer
 from .order import OrderScorer
 from .pace import PaceScorer
@@ -15,6 +16,8 @@ __all__ = [
     "FeatureSpeedScorer",
     "FrameKNNScorer",
     "KNNScorer",
+    "MILRankingLoss",
+    "MILScorer",
     "NextStepScorer",
     "OrderScorer",
     "PaceScorer",

@@ -8,16 +8,18 @@ scorers can be compared and combined (:class:`CombinedScorer`).
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..features import check_encoder
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -35,23 +37,30 @@ def one_thread() -> Iterator[None]:
 
 def train_head(
     head: nn.Module,
-    draw_batch: Callable[[torch.Generator], tuple[torch.Tensor, torch.Tensor]],
+    batch_loss: Callable[[torch.Generator], torch.Tensor],
     steps: int,
     lr: float,
     seed: int,
+    weight_decay: float = 0.0,
 ) -> None:
-    """Train a small classifier head on frozen embeddings: ``steps`` Adam steps at ``lr`` of cross entropy on
-    ``draw_batch(generator) -> (inputs, targets)``, the generator seeded with ``seed``, on one thread."""
+    """Train a small head on frozen embeddings: ``steps`` Adam steps at ``lr`` (and ``weight_decay``) on the loss
+    ``batch_loss(generator)`` of a batch it draws with ``generator``, seeded with ``seed``, on one thread."""
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
     head.train()
     with one_thread():
         for _ in range(steps):
-            inputs, targets = draw_batch(generator)
-            loss = F.cross_entropy(head(inputs), targets)
+            loss = batch_loss(generator)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+
+
+def video_labels(train: list[torch.Tensor], anomalous: Sequence[bool | None]) -> list[bool]:
+    """One video-level label per training video, unknown (``None``) taken as normal."""
+    if len(anomalous) != len(train):
+        raise ValueError(f"{len(train)} training videos but {len(anomalous)} video-level labels")
+    return [bool(a) for a in anomalous]
 
 
 class AnomalyScorer(nn.Module, ABC):
@@ -70,6 +79,29 @@ class AnomalyScorer(nn.Module, ABC):
     def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
         """Learn from the per-frame features (N_v, C) of normal training videos and calibrate
         (:meth:`calibrate`). ``checkpoint`` is the encoder's checkpoint, for scorers that reuse a head in it."""
+
+    def fit_videos(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        anomalous: Sequence[bool | None],
+        checkpoint: str | None = None,
+    ) -> None:
+        """Fit from training videos with their video-level labels (``True`` = weakly labelled anomalous, ``False`` or
+        ``None`` = normal). One-class scorers fit on the normal videos only; weakly supervised ones override this."""
+        normal = [f for f, a in zip(train, video_labels(train, anomalous)) if not a]
+        if not normal:
+            raise ValueError(
+                f"{type(self).__name__} fits on normal training videos, and all {len(train)} are labelled anomalous"
+            )
+        if len(normal) < len(train):
+            log.info(
+                "%s: fitting on the %d normal training videos, not the %d weakly labelled anomalous ones",
+                type(self).__name__,
+                len(normal),
+                len(train) - len(normal),
+            )
+        self.fit(encoder, normal, checkpoint)
 
     @abstractmethod
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:

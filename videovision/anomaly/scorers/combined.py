@@ -4,6 +4,8 @@ scores of their proxy tasks)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -32,6 +34,16 @@ class CombinedScorer(AnomalyScorer):
     def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
         for scorer in self.scorers:
             scorer.fit(encoder, train, checkpoint)
+
+    def fit_videos(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        anomalous: Sequence[bool | None],
+        checkpoint: str | None = None,
+    ) -> None:
+        for scorer in self.scorers:
+            scorer.fit_videos(encoder, train, anomalous, checkpoint)
 
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
         return sum(w * s.normalised(encoder, features) for w, s in zip(self.weights, self.scorers))

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...checkpoints import load_objective_head
@@ -81,12 +82,13 @@ class OrderScorer(AnomalyScorer):
     def _train_head(self, tuples: torch.Tensor) -> None:
         orders = torch.tensor(list(itertools.permutations(range(self.num_clips))))
 
-        def shuffled_tuples(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        def shuffled_tuples_loss(generator: torch.Generator) -> torch.Tensor:
             batch = tuples[torch.randint(len(tuples), (min(64, len(tuples)),), generator=generator)]
             target = torch.randint(math.factorial(self.num_clips), (len(batch),), generator=generator)
-            return torch.gather(batch, 1, orders[target][:, :, None].expand(-1, -1, batch.shape[-1])), target
+            shuffled = torch.gather(batch, 1, orders[target][:, :, None].expand(-1, -1, batch.shape[-1]))
+            return F.cross_entropy(self.head(shuffled), target)
 
-        train_head(self.head, shuffled_tuples, self.steps, self.lr, self.seed)
+        train_head(self.head, shuffled_tuples_loss, self.steps, self.lr, self.seed)
 
     @torch.no_grad()
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ...checkpoints import load_objective_head
@@ -100,11 +101,11 @@ class PaceScorer(AnomalyScorer):
     def _train_head(self, encoder: nn.Module, train: list[torch.Tensor]) -> None:
         embeddings, targets = self.training_views(encoder, train)
 
-        def views(generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        def views_loss(generator: torch.Generator) -> torch.Tensor:
             batch = torch.randint(len(targets), (self.batch_size,), generator=generator)
-            return embeddings[batch], targets[batch]
+            return F.cross_entropy(self.head(embeddings[batch]), targets[batch])
 
-        train_head(self.head, views, self.steps, self.lr, self.seed)
+        train_head(self.head, views_loss, self.steps, self.lr, self.seed)
 
     @torch.no_grad()
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
