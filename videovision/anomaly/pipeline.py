@@ -67,9 +67,11 @@ def encode_split(
     split: AnomalySplit,
     cache_file: str | Path,
     frame_size: int,
+    chunk_frames: int = 1024,
 ) -> EncodedSplit:
     """Decode every video of ``split`` (resized to ``frame_size`` on the short side, centre crop, normalised as
-    in evaluation) and encode each frame once."""
+    in evaluation) and encode each frame once, ``chunk_frames`` decoded frames at a time (a surveillance video of
+    many minutes never sits in memory whole)."""
     records, metas, bad = probe_split(reader, split, cache_file)
     transform = EvalTransform(resize=frame_size, crop_size=frame_size)
     out = EncodedSplit([], [], skipped=bad)
@@ -77,8 +79,11 @@ def encode_split(
         meta = metas[record.path]
         if record.path in bad:
             continue
-        frames = torch.from_numpy(read_frames(record.path, np.arange(meta.num_frames), meta)).permute(0, 3, 1, 2)
-        out.features.append(frame_features(encoder, transform(frames[None, None])[0, 0]))
+        features = []
+        for chunk in np.array_split(np.arange(meta.num_frames), -(-meta.num_frames // chunk_frames)):
+            frames = torch.from_numpy(read_frames(record.path, chunk, meta)).permute(0, 3, 1, 2)
+            features.append(frame_features(encoder, transform(frames[None, None])[0, 0]))
+        out.features.append(torch.cat(features))
         out.records.append(record)
         if split == "test":
             out.labels.append(frame_labels(record, meta.num_frames))
