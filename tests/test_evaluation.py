@@ -187,6 +187,8 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
     assert all(len(v) == 2 for row in summary["results"].values() for v in row["retrieval"].values())
     main(args)  # every cell cached: the same table again
     assert (out / "results.md").read_text() == table
+    with pytest.raises(ValueError, match=r"digits holds cells made with the overrides .*--trainer\.max_steps=2"):
+        main([a.replace("max_steps=2", "max_steps=3") for a in args])  # its cells would be reused silently
 
 
 def test_classify_a_folder_from_the_checkpoint_alone(cli_env, tiny_digits, tmp_path, capsys):

@@ -56,6 +56,13 @@ class ResultsRun:
         self.run_dir, self.config_dir, self.overrides = run_dir, config_dir, overrides
         self.data = {READER: reader} if reader else {}  # every run of this table reads this set
         (run_dir / "cells").mkdir(parents=True, exist_ok=True)
+        made_with = run_dir / "overrides.json"
+        if made_with.is_file() and json.loads(made_with.read_text()) != overrides:
+            raise ValueError(
+                f"{run_dir} holds cells made with the overrides {json.loads(made_with.read_text())}, not {overrides}: "
+                "pass another --run-dir, or delete that folder to start over"
+            )
+        made_with.write_text(json.dumps(overrides))
 
     def cell(self, name: str, compute) -> dict:
         """The cached result of ``name``, or ``compute()`` saved under that name."""
