@@ -127,7 +127,8 @@ class MILScorer(AnomalyScorer):
         if all(labels) or not any(labels):
             raise ValueError(
                 f"MILScorer needs anomalous and normal training videos (video-level labels), got {sum(labels)} "
-                f"anomalous of {len(labels)}: the reader's training videos carry no anomalous ones"
+                f"anomalous of {len(labels)}: point the reader at a set with both (UCF-Crime's class folders, or "
+                "train/ and train_anomalous/ in the generic layout)"
             )
         self.setup(encoder)
         bags = torch.stack([self.segments(encoder, f)[0] for f in train])  # (V, S, D)
