@@ -57,9 +57,10 @@ class ResultsRun:
         self.data = {READER: reader} if reader else {}  # every run of this table reads this set
         (run_dir / "cells").mkdir(parents=True, exist_ok=True)
         made_with = run_dir / "overrides.json"
-        if made_with.is_file() and json.loads(made_with.read_text()) != overrides:
+        earlier = json.loads(made_with.read_text()) if made_with.is_file() else overrides
+        if earlier != overrides:
             raise ValueError(
-                f"{run_dir} holds cells made with the overrides {json.loads(made_with.read_text())}, not {overrides}: "
+                f"{run_dir} holds cells made with the overrides {earlier}, not {overrides}: "
                 "pass another --run-dir, or delete that folder to start over"
             )
         made_with.write_text(json.dumps(overrides))

@@ -89,10 +89,11 @@ class MILScorer(AnomalyScorer):
 
     def setup(self, encoder: nn.Module) -> None:
         super().setup(encoder)
+        widths = (encoder.out_dim, *self.hidden)
         layers: list[nn.Module] = []
-        for width_in, width_out in zip((encoder.out_dim, *self.hidden), self.hidden):
+        for width_in, width_out in zip(widths, widths[1:]):
             layers += [nn.Linear(width_in, width_out), nn.ReLU(), nn.Dropout(self.dropout)]
-        self.head = nn.Sequential(*layers, nn.Linear(self.hidden[-1] if self.hidden else encoder.out_dim, 1))
+        self.head = nn.Sequential(*layers, nn.Linear(widths[-1], 1))
 
     def segments(self, encoder: nn.Module, features: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         """Segment features of one video, (S, D) L2-normalised, and the frames of each segment, (S, L)."""
@@ -109,6 +110,12 @@ class MILScorer(AnomalyScorer):
     def segment_scores(self, bags: torch.Tensor) -> torch.Tensor:
         """Scores in [0, 1] of bags of segment features: (..., S, D) -> (..., S)."""
         return torch.sigmoid(self.head(bags)[..., 0])
+
+    @torch.no_grad()
+    def _frame_scores(self, bag: torch.Tensor, frames: np.ndarray, num_frames: int) -> np.ndarray:
+        """One video's bag (S, D) and segment frames (S, L) -> the score of each of its frames, (num_frames,)."""
+        self.head.eval()
+        return clip_scores_to_frames(self.segment_scores(bag).double().numpy(), frames, num_frames)
 
     def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
         raise ValueError(
@@ -131,8 +138,9 @@ class MILScorer(AnomalyScorer):
                 "train/ and train_anomalous/ in the generic layout)"
             )
         self.setup(encoder)
-        bags = torch.stack([self.segments(encoder, f)[0] for f in train])  # (V, S, D)
-        positive, negative = bags[torch.tensor(labels)], bags[~torch.tensor(labels)]
+        segmented = [self.segments(encoder, f) for f in train]
+        bags, is_anomalous = torch.stack([bag for bag, _ in segmented]), torch.tensor(labels)  # (V, S, D), (V,)
+        positive, negative = bags[is_anomalous], bags[~is_anomalous]
 
         def ranking_loss(generator: torch.Generator) -> torch.Tensor:
             a = torch.randint(len(positive), (self.batch_size,), generator=generator)
@@ -140,12 +148,10 @@ class MILScorer(AnomalyScorer):
             return self.loss(self.segment_scores(positive[a]), self.segment_scores(negative[n]))
 
         train_head(self.head, ranking_loss, self.steps, self.lr, self.seed, self.weight_decay)
-        self.calibrate([self.score(encoder, f) for f, a in zip(train, labels) if not a])
+        normal = [(bag, frames, len(f)) for (bag, frames), f, a in zip(segmented, train, labels) if not a]
+        self.calibrate([self._frame_scores(*video) for video in normal])
 
-    @torch.no_grad()
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
         if self.head is None:
             raise RuntimeError("MILScorer.score before fit_videos (or load_fitted)")
-        self.head.eval()
-        bag, frames = self.segments(encoder, features)
-        return clip_scores_to_frames(self.segment_scores(bag).double().numpy(), frames, len(features))
+        return self._frame_scores(*self.segments(encoder, features), len(features))
