@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -188,6 +189,51 @@ def read_frames(path: str, indices: np.ndarray, meta: VideoMeta, size: tuple[int
     if size is not None:
         frames = resize_frames(frames, size)
     return frames[np.searchsorted(wanted, indices)]
+
+
+def iter_frame_chunks(path: str, meta: VideoMeta, chunk_frames: int = 1024) -> Iterator[np.ndarray]:
+    """Every frame of a video in order, as uint8 ``(<= chunk_frames, H, W, 3)`` chunks, each frame decoded once.
+
+    For a video too long to hold whole (a surveillance video of many minutes). ``decord`` and frame folders read
+    each chunk by random access; ``pyav`` decodes the file once from the start, so a file without checked
+    keyframes is not decoded again from its start for every chunk. A decord failure part-way through continues
+    with that sequential decode from the first frame not yet given. Raises :class:`VideoDecodeError`.
+    """
+    done = 0
+    if meta.backend != "pyav":
+        reader = _read_decord if meta.backend == "decord" else read_frame_files
+        try:
+            for done in range(0, meta.num_frames, chunk_frames):
+                yield reader(path, np.arange(done, min(done + chunk_frames, meta.num_frames)))
+            return
+        except Exception as exc:  # decord raises its own DECORDError and plain RuntimeErrors
+            if meta.backend == "frames":
+                if isinstance(exc, VideoDecodeError):
+                    raise
+                raise VideoDecodeError(f"{path}: {exc}") from exc
+            log.warning("%s: decord failed at frame %d (%s); decoding the rest with PyAV", path, done, exc)
+    yield from _pyav_sequential_chunks(path, meta.num_frames, done, chunk_frames)
+
+
+def _pyav_sequential_chunks(path: str, num_frames: int, first: int, chunk_frames: int) -> Iterator[np.ndarray]:
+    """Frames ``first .. num_frames - 1`` of one sequential PyAV decode, ``chunk_frames`` at a time."""
+    chunk: list[np.ndarray] = []
+    position = 0
+    try:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for position, frame in enumerate(container.decode(stream), start=1):
+                if position > first:
+                    chunk.append(frame.to_ndarray(format="rgb24"))
+                if len(chunk) == chunk_frames or (chunk and position == num_frames):
+                    yield np.stack(chunk)
+                    chunk = []
+                if position == num_frames:
+                    return
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise VideoDecodeError(f"{path}: {exc}") from exc
+    raise VideoDecodeError(f"{path}: only {position} of {num_frames} frames decode")
 
 
 def resize_frames(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -157,7 +157,7 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     settings["reader"].prepare()
     split = {s: encode_split(settings["encoder"], settings["reader"], s, tmp_path / "m.json", 32) for s in SPLITS}
     chunked = encode_split(settings["encoder"], settings["reader"], "test", tmp_path / "m.json", 32, chunk_frames=7)
-    for whole, in_chunks in zip(split["test"].features, chunked.features):  # 30 frames as 8 + 8 + 7 + 7
+    for whole, in_chunks in zip(split["test"].features, chunked.features):  # 30 frames as 4 x 7 + 2
         torch.testing.assert_close(in_chunks, whole)
     results = {}
     _score_encoder(base, settings, None, split["train"], split["test"], tmp_path, results, "random_init")

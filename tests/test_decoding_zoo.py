@@ -18,7 +18,8 @@ import av
 import numpy as np
 import pytest
 
-from data_modules.video_io import probe_video, read_frames
+from data_modules import video_io
+from data_modules.video_io import iter_frame_chunks, probe_video, read_frames
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None, reason="ffmpeg is not installed (apt-get install ffmpeg)"
@@ -136,3 +137,59 @@ def test_a_cut_file_is_used_up_to_its_last_good_frame_and_reported(zoo, tmp_path
     tail = np.arange(meta.num_frames - 4, meta.num_frames)
     assert np.array_equal(read_frames(str(cut), tail, meta), truth[tail])
     assert not any(probe_video(str(path)).truncated for path in zoo.values())
+
+
+def _counting_opens(monkeypatch) -> list[str]:
+    """Patch PyAV's open in the decoding module; the list collects every path it opens."""
+    opened: list[str] = []
+    real_open = av.open
+
+    def open_and_count(path, *args, **kwargs):
+        opened.append(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(video_io.av, "open", open_and_count)
+    return opened
+
+
+@pytest.mark.parametrize("name", ["closed_gop_h264.mp4", "h264.ts", "hevc.mp4", "mid_gop_cut.mp4"])
+def test_a_whole_video_in_chunks_is_the_sequential_decode_each_frame_decoded_once(zoo, name, monkeypatch):
+    """Long videos are encoded a chunk at a time: the chunks join into the sequential decode, and a file that
+    PyAV reads (with or without checked keyframes) is opened and decoded once, not once per chunk."""
+    truth = _sequential(zoo[name])
+    meta = probe_video(str(zoo[name]))
+    for routed in (meta, replace(meta, backend="pyav", keyframes=())):
+        opened = _counting_opens(monkeypatch)
+        chunks = list(iter_frame_chunks(str(zoo[name]), routed, chunk_frames=7))
+        assert [len(c) for c in chunks] == [7] * (len(truth) // 7) + ([len(truth) % 7] if len(truth) % 7 else [])
+        assert np.array_equal(np.concatenate(chunks), truth), f"{name} via {routed.backend}"
+        assert len(opened) == (0 if routed.backend == "decord" else 1)
+        monkeypatch.undo()
+
+
+def test_a_decord_failure_part_way_continues_with_one_sequential_decode(zoo, monkeypatch, caplog):
+    path = str(zoo["closed_gop_h264.mp4"])
+    truth = _sequential(zoo["closed_gop_h264.mp4"])
+    meta = probe_video(path)
+    real = video_io._read_decord
+
+    def fails_after_frame_20(path: str, wanted: np.ndarray) -> np.ndarray:
+        if wanted[-1] >= 20:
+            raise RuntimeError("DECORDError: simulated")
+        return real(path, wanted)
+
+    monkeypatch.setattr(video_io, "_read_decord", fails_after_frame_20)
+    opened = _counting_opens(monkeypatch)
+    with caplog.at_level(logging.WARNING):
+        frames = np.concatenate(list(iter_frame_chunks(path, meta, chunk_frames=8)))
+    assert np.array_equal(frames, truth) and len(opened) == 1
+    assert "closed_gop_h264.mp4: decord failed at frame 16" in caplog.text
+
+
+def test_chunks_of_a_cut_file_stop_at_its_last_good_frame_and_a_shorter_file_is_named(zoo, tmp_path):
+    path = str(zoo["h264.ts"])
+    meta = probe_video(path)
+    frames = np.concatenate(list(iter_frame_chunks(path, replace(meta, num_frames=30), chunk_frames=8)))
+    assert np.array_equal(frames, _sequential(zoo["h264.ts"])[:30])
+    with pytest.raises(video_io.VideoDecodeError, match=f"h264.ts: only {meta.num_frames} of"):
+        list(iter_frame_chunks(path, replace(meta, num_frames=meta.num_frames + 5)))

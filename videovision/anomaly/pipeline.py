@@ -21,7 +21,7 @@ from torch import nn
 from data_modules.anomaly_readers import AnomalyReader, AnomalyRecord, AnomalySplit, frame_labels
 from data_modules.metadata import probe_videos
 from data_modules.transforms import EvalTransform
-from data_modules.video_io import VideoMeta, read_frames
+from data_modules.video_io import VideoMeta, iter_frame_chunks
 
 from .features import frame_features
 from .metrics import frame_level_metrics, gaussian_smooth, summary_plot, timeline_plot
@@ -80,8 +80,8 @@ def encode_split(
         if record.path in bad:
             continue
         features = []
-        for chunk in np.array_split(np.arange(meta.num_frames), -(-meta.num_frames // chunk_frames)):
-            frames = torch.from_numpy(read_frames(record.path, chunk, meta)).permute(0, 3, 1, 2)
+        for chunk in iter_frame_chunks(record.path, meta, chunk_frames):
+            frames = torch.from_numpy(chunk).permute(0, 3, 1, 2)
             features.append(frame_features(encoder, transform(frames[None, None])[0, 0]))
         out.features.append(torch.cat(features))
         out.records.append(record)
