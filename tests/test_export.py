@@ -17,20 +17,24 @@ from videovision.serving.model import Preprocess, ServedClassifier
 from videovision.serving.runtime import EagerStep, OrtStep, make_step
 
 
-def served_classifier(temporal=None) -> ServedClassifier:
+def served_classifier(temporal=None, frame_input: str = "rgb") -> ServedClassifier:
     temporal = temporal or partial(RecurrentTemporal, cell="lstm", hidden_size=16)
-    encoder = streaming_encoder(temporal, refiner_layers=1)
+    encoder = streaming_encoder(temporal, refiner_layers=1, frame_input=frame_input)
     head = nn.Sequential(nn.BatchNorm1d(encoder.out_dim, affine=False), nn.Linear(encoder.out_dim, 3)).eval()
     head[0].running_mean.uniform_(-0.1, 0.1)
     preprocess = Preprocess(32, 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
     return ServedClassifier(encoder, head, ["a", "b", "c"], preprocess, 4, 1, 2, "none.ckpt")
 
 
-def test_step_and_clip_exports_match_eager(tmp_path):
-    served = served_classifier()
+@pytest.mark.parametrize("frame_input", ["rgb", "residual"])
+def test_step_and_clip_exports_match_eager(tmp_path, frame_input):
+    """With residual input the state also carries the previous frame and whether there was one."""
+    served = served_classifier(frame_input=frame_input)
     written = export_classifier(served, tmp_path, clip_len=4)
     meta = load_meta(tmp_path)
-    assert meta["classes"] == ["a", "b", "c"] and meta["state_shapes"] == [[1, 32, 2], [1, 1, 16], [1, 1, 16]]
+    previous = [[1, 3, 32, 32], [1, 1, 1, 1]] if frame_input == "residual" else []
+    assert meta["classes"] == ["a", "b", "c"]
+    assert meta["state_shapes"] == [*previous, [1, 32, 2], [1, 1, 16], [1, 1, 16]]
     frames = torch.randn(4, 1, 3, 32, 32)
     eager, onnx_step = EagerStep(served.step_model()), OrtStep(tmp_path)
     program = torch.export.load(str(written[STEP_PT2])).module()

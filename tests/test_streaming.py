@@ -18,7 +18,9 @@ from videovision.models import (
 )
 
 
-def streaming_encoder(temporal, refiner_layers: int = 2, seed: int = 0) -> FrameTemporalEncoder:
+def streaming_encoder(
+    temporal, refiner_layers: int = 2, seed: int = 0, frame_input: str = "rgb"
+) -> FrameTemporalEncoder:
     """A small encoder in eval mode with random BatchNorm statistics (so buffers that are wrong show)."""
     torch.manual_seed(seed)
     encoder = FrameTemporalEncoder(
@@ -29,6 +31,7 @@ def streaming_encoder(temporal, refiner_layers: int = 2, seed: int = 0) -> Frame
         if refiner_layers
         else None,
         pool_grid=2,
+        frame_input=frame_input,
     )
     for m in encoder.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):

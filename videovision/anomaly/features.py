@@ -22,6 +22,11 @@ def check_encoder(encoder: torch.nn.Module) -> FrameTemporalEncoder:
             f"anomaly scorers need a FrameTemporalEncoder (per-frame features + temporal model), got "
             f"{type(encoder).__name__}: set encoder.class_path to videovision.models.FrameTemporalEncoder"
         )
+    if encoder.frame_input != "rgb":
+        raise ValueError(
+            f"anomaly scorers read each frame's own features, and this encoder reads frame differences "
+            f"(encoder.init_args.frame_input: {encoder.frame_input}): use an encoder with frame_input: rgb"
+        )
     return encoder
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, get_args
 
 import torch
 from torch import nn
@@ -12,6 +13,17 @@ from .refiners import SpatialConvRefiner, TemporalConvRefiner
 from .temporal import TemporalModel
 
 State = tuple[torch.Tensor, ...]
+FrameInput = Literal["rgb", "residual"]
+
+
+def frame_differences(clips: torch.Tensor) -> torch.Tensor:
+    """Residual frames (Tao et al., "Rethinking Motion Representation: Residual Frames with 3D ConvNets", 2020; the
+    residual clips of their inter-intra contrastive framework, ACM MM 2020): each frame minus the one before it.
+
+    ``(N, T, C, H, W)`` -> ``(N, T, C, H, W)``; ``out[:, t] = clips[:, t] - clips[:, t - 1]`` and ``out[:, 0] = 0``
+    (the first frame has no previous one), so what does not move cancels and a clip keeps its length.
+    """
+    return clips - torch.cat([clips[:, :1], clips[:, :-1]], dim=1)
 
 
 class ClipEncoder(nn.Module):
@@ -57,6 +69,11 @@ class FrameTemporalEncoder(ClipEncoder):
     A grid of 1 is global average pooling, which discards where things are: a grid of 2 or 3
     keeps the coarse position that translation (camera pans, objects crossing) shows up in.
 
+    ``frame_input='residual'`` feeds the backbone :func:`frame_differences` of the frames it is given (in a clip, of
+    its sampled frames; when streaming, of consecutive steps) instead of the frames: what stays still cancels, so
+    the features carry motion rather than appearance. Tracking and the anomaly scorers read each frame's appearance
+    and refuse such an encoder.
+
     The parts that depend on the previous part's width take it as their first argument, so a
     YAML config names them without repeating sizes (``class_path`` + ``init_args``)::
 
@@ -71,8 +88,12 @@ class FrameTemporalEncoder(ClipEncoder):
         spatial_refiner: Callable[[int], SpatialConvRefiner] | None = None,
         temporal_refiner: Callable[[int], TemporalConvRefiner] | None = None,
         pool_grid: int = 1,
+        frame_input: FrameInput = "rgb",
     ) -> None:
         super().__init__()
+        if frame_input not in get_args(FrameInput):
+            raise ValueError(f"frame_input: unknown value {frame_input!r}; choose one of {get_args(FrameInput)}")
+        self.frame_input = frame_input
         self.backbone = backbone
         channels = backbone.out_channels
         self.spatial_refiner = spatial_refiner(channels) if spatial_refiner else nn.Identity()
@@ -89,6 +110,8 @@ class FrameTemporalEncoder(ClipEncoder):
     def features(self, clips: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every level: ``maps`` (N, T, C, h, w), ``frame_features`` (N, T, C * grid^2), ``frames`` (N, T, D),
         ``clip`` (N, D)."""
+        if self.frame_input == "residual":
+            clips = frame_differences(clips)
         maps = self.spatial_refiner(self.backbone(clips))
         frame_features = self.temporal_refiner(self.pool(maps.flatten(0, 1)).flatten(1).unflatten(0, maps.shape[:2]))
         clip, frames = self.temporal(frame_features)
@@ -106,13 +129,15 @@ class FrameTemporalEncoder(ClipEncoder):
         return self.pool(maps).flatten(1)
 
     def initial_state(self, frames: torch.Tensor) -> State:
-        """Zero state for a batch like ``frames`` ``(N, 3, H, W)``: the temporal conv refiner's causal buffers
-        (the last ``kernel_size - 1`` inputs of each layer), then the temporal model's state (the RNN's
-        hidden state, or the causal Transformer's kept frames)."""
+        """Zero state for a batch like ``frames`` ``(N, 3, H, W)``: with residual input, the previous frame and
+        whether there was one ((N, 3, H, W), (N, 1, 1, 1)); then the temporal conv refiner's causal buffers (the
+        last ``kernel_size - 1`` inputs of each layer), then the temporal model's state (the RNN's hidden state,
+        or the causal Transformer's kept frames)."""
         self.check_streamable()
+        previous = (torch.zeros_like(frames), frames.new_zeros(len(frames), 1, 1, 1)) if self.input_state_size else ()
         like = frames.new_zeros(len(frames), self.temporal_refiner_width)
         refiner = self.temporal_refiner.initial_state(like) if self._has_temporal_refiner else ()
-        return (*refiner, *self.temporal.initial_state(like))
+        return (*previous, *refiner, *self.temporal.initial_state(like))
 
     def step(self, frame: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """One frame ``(N, 3, H, W)`` -> ``frames[:, t]`` of :meth:`features` ``(N, D)`` and the new state.
@@ -122,14 +147,24 @@ class FrameTemporalEncoder(ClipEncoder):
         embedding of the frames so far) without re-running any earlier frame.
         """
         self.check_streamable()
+        carried, state = state[: self.input_state_size], state[self.input_state_size :]
+        if carried:  # residual input: the first step has no previous frame, and its difference is zero
+            previous, seen = carried
+            carried = (frame, torch.ones_like(seen))
+            frame = frame - (seen * previous + (1 - seen) * frame)
         split = self.refiner_state_size
         x, buffers = self.refine_step(self._frame_features(frame), state[:split])
         out, temporal_state = self.temporal.stream_step(x, state[split:])
-        return out, (*buffers, *temporal_state)
+        return out, (*carried, *buffers, *temporal_state)
+
+    @property
+    def input_state_size(self) -> int:
+        """How many leading entries of the streaming state carry the previous frame (residual input: 2)."""
+        return 2 if self.frame_input == "residual" else 0
 
     @property
     def refiner_state_size(self) -> int:
-        """How many leading entries of the streaming state are the temporal conv refiner's buffers."""
+        """How many entries of the streaming state, after the input's, are the temporal conv refiner's buffers."""
         return len(self.temporal_refiner.blocks) if self._has_temporal_refiner else 0
 
     def refine_step(self, x: torch.Tensor, buffers: State) -> tuple[torch.Tensor, State]:

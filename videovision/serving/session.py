@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -56,9 +57,13 @@ class Analysers:
     tracker_config: BoxTrackerConfig = field(default_factory=BoxTrackerConfig)
 
     def __post_init__(self) -> None:
-        self.dense = DenseFeatures(encoder_backbone(self.served.encoder), stride=8).eval()
         self.stride = self.stride or self.served.stride
         self.preprocess = self.served.preprocess.at(self.size)
+
+    @cached_property
+    def dense(self) -> DenseFeatures:
+        """The tracker's features: the classifier's backbone maps at stride 8 (built on the first tracked video)."""
+        return DenseFeatures(encoder_backbone(self.served.encoder), stride=8).eval()
 
     def new_step(self) -> EagerStep | OrtStep:
         """A classifier step with its own state (with ``onnx``, exports first when the export is stale)."""
@@ -78,6 +83,8 @@ class Analysers:
         ``keep``: keep what :meth:`Session.finish` needs (a whole video's job, not a live stream)."""
         if box is not None and source_size is None:
             raise ValueError("a first-frame box needs the source's size")
+        if box is not None:
+            encoder_backbone(self.served.encoder)  # refuses an encoder that cannot track, before any frame is read
         return Session(self, box, source_size, keep)
 
 

@@ -49,6 +49,11 @@ def encoder_backbone(encoder: nn.Module) -> FrameBackbone:
         raise TypeError(
             f"{type(encoder).__name__} has no per-frame backbone (ResNetFrames, ViTFrames) to take dense features from"
         )
+    if getattr(encoder, "frame_input", "rgb") != "rgb":
+        raise ValueError(
+            f"tracking matches each frame's appearance, and this encoder's backbone was trained on frame differences "
+            f"(encoder.init_args.frame_input: {encoder.frame_input}): track with an encoder with frame_input: rgb"
+        )
     return backbone
 
 

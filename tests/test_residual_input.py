@@ -1,0 +1,76 @@
+"""Residual-frame input (``FrameTemporalEncoder(frame_input="residual")``): differences by hand, the same clip
+outputs whole or streamed, appearance that cancels, and the applications that need appearance refusing it."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+
+from tests.test_streaming import stream, streaming_encoder
+from videovision.anomaly.features import check_encoder
+from videovision.models import RecurrentTemporal
+from videovision.models.encoder import frame_differences
+from videovision.serving.model import Preprocess, ServedClassifier
+from videovision.serving.session import Analysers
+from videovision.tracking.features import encoder_backbone
+
+GRU = partial(RecurrentTemporal, cell="gru", hidden_size=16)
+
+
+def test_frame_differences_by_hand():
+    clips = torch.tensor([1.0, 4.0, 9.0, 7.0]).view(1, 4, 1, 1, 1).expand(2, 4, 3, 2, 2)
+    expected = torch.tensor([0.0, 3.0, 5.0, -2.0]).view(1, 4, 1, 1, 1).expand(2, 4, 3, 2, 2)
+    torch.testing.assert_close(frame_differences(clips), expected)
+
+
+def test_the_backbone_sees_the_differences_and_still_things_cancel():
+    residual = streaming_encoder(GRU, refiner_layers=1, frame_input="residual")
+    rgb = streaming_encoder(GRU, refiner_layers=1)  # same seed: the same weights
+    clips = torch.randn(2, 5, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(residual(clips), rgb(frame_differences(clips)))
+        # two still videos of different content, and one with a moving part added to each: only motion is seen
+        still = torch.randn(2, 1, 3, 32, 32).expand(2, 5, 3, 32, 32)
+        moving = torch.zeros(1, 5, 3, 32, 32)
+        for t in range(5):
+            moving[:, t, :, 8:16, 4 + 4 * t : 12 + 4 * t] = 1.0
+        out = residual(torch.cat([still, still + moving]))
+    torch.testing.assert_close(out[0], out[1])
+    torch.testing.assert_close(out[2], out[3], atol=1e-5, rtol=0)
+    assert not torch.allclose(out[0], out[2], atol=1e-3)
+
+
+@pytest.mark.parametrize("refiner_layers", [0, 2])
+def test_streaming_carries_the_previous_frame(refiner_layers):
+    encoder = streaming_encoder(GRU, refiner_layers, frame_input="residual")
+    clips = torch.randn(2, 6, 3, 32, 32)
+    with torch.no_grad():
+        whole = encoder.features(clips)
+        streamed, state = stream(encoder, clips)
+    torch.testing.assert_close(streamed, whole["frames"], atol=1e-5, rtol=0)
+    torch.testing.assert_close(state[0], clips[:, -1])  # the previous frame, for the next step
+    assert state[1].flatten().tolist() == [1.0, 1.0]
+
+
+def test_an_unknown_frame_input_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match=r"frame_input: unknown value 'flow'; choose one of \('rgb', 'residual'\)"):
+        streaming_encoder(GRU, frame_input="flow")
+
+
+def test_anomaly_scoring_and_tracking_refuse_a_residual_encoder():
+    encoder = streaming_encoder(GRU, frame_input="residual")
+    with pytest.raises(ValueError, match="anomaly scorers read each frame's own features.*frame_input: rgb"):
+        check_encoder(encoder)
+    with pytest.raises(ValueError, match="tracking matches each frame's appearance.*frame_input: rgb"):
+        encoder_backbone(encoder)
+    head = torch.nn.Linear(encoder.out_dim, 2).eval()
+    served = ServedClassifier(encoder, head, ["a", "b"], Preprocess(32, 32, (0.5,) * 3, (0.25,) * 3), 4, 1, 2, "x")
+    analysers = Analysers(served)  # classifying streams as usual
+    step = analysers.new_step()
+    probs = [step(np.random.default_rng(t).normal(size=(1, 3, 32, 32)).astype(np.float32)) for t in range(3)]
+    assert all(p.shape == (2,) for p in probs)
+    with pytest.raises(ValueError, match="tracking matches each frame's appearance"):
+        analysers.session(box=(1, 1, 4, 4), source_size=(32, 32))
