@@ -60,6 +60,11 @@ def test_every_readme_command_works_as_written(command, tiny_digits, tmp_path, m
     own = args[1 : args.index("--")] if "--" in args else args[1:]  # after a bare --: LightningCLI overrides
     for flag in (a.split("=")[0] for a in own if a.startswith("--")):
         assert flag in usage, f"`videovision {name}` has no option {flag} (README: {command})"
+    if "--" in args:  # the overrides a tool passes to every run parse against the demo's pretraining config
+        overrides = args[args.index("--") + 1 :]
+        with pytest.raises(SystemExit) as done:
+            main(["fit", "--config", "experiments/demo/pretrain.yaml", *overrides, "--print_config"])
+        assert done.value.code == 0, capsys.readouterr().err[-2000:]
 
 
 def _help(args: list[str], capsys) -> str:
