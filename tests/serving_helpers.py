@@ -42,7 +42,7 @@ def fitted_scorer(folder: Path, scorer: dict, temporal_refiner: bool = False) ->
     from videovision.serving.anomaly import ServedScorer
     from videovision.tracking.features import load_encoder
 
-    encoder_config = compose("demo/base/encoder.yaml")
+    encoder_config = compose("demo/base/appearance_encoder.yaml")
     if temporal_refiner:
         refiner = {"class_path": "videovision.models.TemporalConvRefiner", "init_args": {"kernel_size": 3}}
         encoder_config["init_args"]["temporal_refiner"] = refiner
@@ -84,7 +84,21 @@ KNN = {
 }
 
 
-def encoder_checkpoint(encoder: torch.nn.Module, path: Path) -> Path:
-    """A checkpoint holding ``encoder``'s weights as a pretraining run saves them (``encoder.*``)."""
-    torch.save({"state_dict": {f"encoder.{k}": v for k, v in encoder.state_dict().items()}}, path)
+def rgb_encoder_checkpoint(path: Path) -> Path:
+    """A checkpoint of the demo encoder on RGB frames (random weights) as a run saves it, run config included:
+    what ``--track-ckpt`` takes (the demo classifier reads residual frames, which the box tracker cannot use)."""
+    from videovision.config import compose
+    from videovision.tracking.features import load_encoder
+
+    config = compose("demo/base/appearance_encoder.yaml")
+    return encoder_checkpoint(load_encoder(config, seed=1), path, config)
+
+
+def encoder_checkpoint(encoder: torch.nn.Module, path: Path, config: dict | None = None) -> Path:
+    """A checkpoint holding ``encoder``'s weights as a pretraining run saves them (``encoder.*``), and with its
+    ``config`` (class_path + init_args), the run config's ``model.init_args.encoder`` as a run keeps it."""
+    checkpoint: dict = {"state_dict": {f"encoder.{k}": v for k, v in encoder.state_dict().items()}}
+    if config is not None:
+        checkpoint["run_config"] = {"model": {"init_args": {"encoder": config}}}
+    torch.save(checkpoint, path)
     return path

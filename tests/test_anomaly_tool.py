@@ -150,7 +150,7 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
             "class_path": "data_modules.anomaly_digits.AnomalyDigits",
             "init_args": {"root": str(tiny_anomaly_digits.root), **TINY, **TINY_SEGMENTS},
         },
-        "encoder": compose("demo/base/encoder.yaml"),
+        "encoder": compose("demo/base/appearance_encoder.yaml"),
         "frame_size": 32,
     }
     settings = build(base)
@@ -198,7 +198,7 @@ def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_
         rows.append(f"{record.name}.avi {cls} {span} -1 -1")
     (root / "Temporal_Anomaly_Annotation_for_Testing_Videos.txt").write_text("\n".join(rows) + "\n")
     config = compose("anomaly/ucf_crime_mil.yaml")
-    config.update(encoder=compose("demo/base/encoder.yaml"), frame_size=32, out_dir=str(tmp_path / "out"))
+    config.update(encoder=compose("demo/base/appearance_encoder.yaml"), frame_size=32, out_dir=str(tmp_path / "out"))
     config["reader"]["init_args"]["root"] = str(root)
     config["scorer"]["init_args"].update(num_segments=8, steps=20)
     path = tmp_path / "mil.yaml"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from starlette.websockets import WebSocketDisconnect
 
 from tests.serving_helpers import CLASSES, classifier_checkpoint, small_video
 from videovision.serving.api import Settings, create_app
@@ -86,6 +87,20 @@ def test_limits_answer_with_the_reason(settings, tmp_path):
         assert busy.status_code == 429 and busy.headers["retry-after"] == "5"
 
 
+def test_a_box_is_refused_with_the_fix_when_the_tracker_would_read_residual_frames(settings, tmp_path):
+    video = small_video(tmp_path / "clip.avi").read_bytes()
+    with TestClient(create_app(settings)) as client:  # the demo classifier, no --track-ckpt
+        response = client.post("/jobs", files={"file": ("clip.avi", video, "video/x-msvideo")}, data={"box": "2,2,8,8"})
+        assert response.status_code == 422 and "its own: --track-ckpt" in response.json()["detail"]
+        assert client.get("/samples").json() == ["moving/a.avi"]
+        assert client.post("/samples/jobs?name=moving/a.avi&box=2,2,8,8").status_code == 422
+        with client.websocket_connect("/ws/stream?box=2,2,8,8") as ws:
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+        assert closed.value.code == 1008 and "--track-ckpt" in closed.value.reason
+        assert client.post("/jobs", files={"file": ("clip.avi", video, "video/x-msvideo")}).status_code == 202
+
+
 def test_websocket_streams_frames_with_state_per_connection(settings):
     rng = np.random.default_rng(0)
     frames = []
@@ -114,11 +129,14 @@ def test_websocket_streams_frames_with_state_per_connection(settings):
 
 
 def test_jobs_and_the_websocket_carry_anomaly_scores_and_boxes(tmp_path, checkpoint):
-    """serve --anomaly: every frame's score (the offline one); a job or connection with a box: a box per frame."""
-    from tests.serving_helpers import NEXT_STEP, fitted_scorer
+    """serve --anomaly: every frame's score (the offline one); a job or connection with a box: a box per frame,
+    from the tracker encoder of --track-ckpt (the demo classifier reads residual frames)."""
+    from tests.serving_helpers import NEXT_STEP, fitted_scorer, rgb_encoder_checkpoint
 
     scorer = fitted_scorer(tmp_path / "anomaly", NEXT_STEP)
+    tracker = str(rgb_encoder_checkpoint(tmp_path / "rgb.ckpt"))
     settings = Settings(str(checkpoint), data_dir=str(tmp_path / "serve"), anomaly=str(scorer))
+    settings.track_checkpoint = tracker
     video = small_video(tmp_path / "clip.avi", num_frames=12)
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").json()["anomaly"] == str(scorer)

@@ -11,7 +11,14 @@ import time
 
 import pytest
 
-from tests.serving_helpers import CLASSES, NEXT_STEP, classifier_checkpoint, fitted_scorer, small_video
+from tests.serving_helpers import (
+    CLASSES,
+    NEXT_STEP,
+    classifier_checkpoint,
+    fitted_scorer,
+    rgb_encoder_checkpoint,
+    small_video,
+)
 from videovision.serving.api import Settings, create_app
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -28,7 +35,9 @@ def server(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     checkpoint, scorer = classifier_checkpoint(tmp_path / "probe.ckpt"), fitted_scorer(tmp_path / "anomaly", NEXT_STEP)
+    tracker = str(rgb_encoder_checkpoint(tmp_path / "rgb.ckpt"))
     settings = Settings(str(checkpoint), data_dir=str(tmp_path / "serve"), anomaly=str(scorer))
+    settings.track_checkpoint = tracker
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

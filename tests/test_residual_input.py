@@ -1,5 +1,6 @@
 """Residual-frame input (``FrameTemporalEncoder(frame_input="residual")``): differences by hand, the same clip
-outputs whole or streamed, appearance that cancels, and the applications that need appearance refusing it."""
+outputs whole or streamed, appearance that cancels, the applications that need appearance refusing it, and
+checkpoints that remember which frames their encoder read."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import numpy as np
 import pytest
 import torch
 
+from tests.test_resume import CHECKPOINT_EVERY_EXCEPTION, _cli
 from tests.test_streaming import stream, streaming_encoder
 from videovision.anomaly.features import check_encoder
+from videovision.checkpoints import RUN_CONFIG_KEY, load_checkpoint_entry, load_encoder_weights
+from videovision.cli import VideoVisionCLI
+from videovision.config import merge
 from videovision.models import RecurrentTemporal
 from videovision.models.encoder import frame_differences
 from videovision.serving.model import Preprocess, ServedClassifier
 from videovision.serving.session import Analysers
-from videovision.tracking.features import encoder_backbone
+from videovision.tracking.features import encoder_backbone, encoder_from_checkpoint, load_encoder
 
 GRU = partial(RecurrentTemporal, cell="gru", hidden_size=16)
 
@@ -72,5 +77,20 @@ def test_anomaly_scoring_and_tracking_refuse_a_residual_encoder():
     step = analysers.new_step()
     probs = [step(np.random.default_rng(t).normal(size=(1, 3, 32, 32)).astype(np.float32)) for t in range(3)]
     assert all(p.shape == (2,) for p in probs)
-    with pytest.raises(ValueError, match="tracking matches each frame's appearance"):
+    with pytest.raises(ValueError, match="tracking matches each frame's appearance.*its own: --track-ckpt"):
         analysers.session(box=(1, 1, 4, 4), source_size=(32, 32))
+
+
+def test_a_checkpoint_remembers_its_frame_input_and_the_loader_refuses_the_other(cli_env, tmp_path):
+    args = _cli(cli_env, *CHECKPOINT_EVERY_EXCEPTION, "--model.init_args.encoder.init_args.frame_input=residual")
+    cli = VideoVisionCLI(args=args, run=False)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    rebuilt = encoder_from_checkpoint(checkpoint)  # from the run config kept in the checkpoint
+    assert rebuilt.frame_input == "residual"
+    for name, weights in cli.model.encoder.state_dict().items():
+        torch.testing.assert_close(rebuilt.state_dict()[name], weights)
+    encoder_config = load_checkpoint_entry(checkpoint, RUN_CONFIG_KEY)["model"]["init_args"]["encoder"]
+    rgb = load_encoder(merge(encoder_config, {"init_args": {"frame_input": "rgb"}}))
+    with pytest.raises(ValueError, match=r"last\.ckpt: its encoder was trained on residual frames, this one reads rgb"):
+        load_encoder_weights(rgb, checkpoint)

@@ -9,12 +9,20 @@ import pytest
 import torch
 
 from data_modules.transforms import EvalTransform
-from tests.serving_helpers import KNN, NEXT_STEP, _square_frames, classifier_checkpoint, fitted_scorer
+from tests.serving_helpers import (
+    KNN,
+    NEXT_STEP,
+    _square_frames,
+    classifier_checkpoint,
+    fitted_scorer,
+    rgb_encoder_checkpoint,
+)
 from videovision.anomaly.features import frame_features
 from videovision.serving.anomaly import ServedScorer, StepScores, WindowScores
 from videovision.serving.model import load_classifier
 from videovision.serving.session import Analysers, parse_box
 from videovision.tracking.boxes import track_box
+from videovision.tracking.features import encoder_from_checkpoint
 
 
 def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path):
@@ -59,7 +67,11 @@ def test_a_missing_scorer_settings_file_is_named(tmp_path):
 
 
 def test_a_session_follows_a_first_frame_box_in_source_pixels(tmp_path):
-    analysers = Analysers(load_classifier(classifier_checkpoint(tmp_path / "probe.ckpt")))
+    """The demo classifier reads residual frames, so the box tracker gets an RGB encoder of its own (--track-ckpt)."""
+    tracker = encoder_from_checkpoint(rgb_encoder_checkpoint(tmp_path / "rgb.ckpt"))
+    served = load_classifier(classifier_checkpoint(tmp_path / "probe.ckpt"))
+    assert served.encoder.frame_input == "residual" and tracker.frame_input == "rgb"
+    analysers = Analysers(served, tracker_encoder=tracker)
     frames = np.random.default_rng(0).integers(0, 60, (10, 96, 128, 3), dtype=np.uint8)
     for t in range(10):
         frames[t, 30:62, 10 + 6 * t : 42 + 6 * t] = 230  # a 32 px square moving 6 px right per frame

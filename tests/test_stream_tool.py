@@ -1,5 +1,5 @@
 """``videovision stream``: the streamed outputs are the clip model's on the same frames; frames are
-dropped (and counted) when inference is slower than the source."""
+dropped (and counted) when inference is slower than the source; a box is tracked with ``--track-ckpt``'s encoder."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.serving_helpers import CLASSES, classifier_checkpoint, small_video
+from tests.serving_helpers import CLASSES, classifier_checkpoint, rgb_encoder_checkpoint, small_video
 from videovision.serving.model import load_classifier
 from videovision.serving.stream import FrameReader, decode_frames, run_stream
 from videovision.tools import stream
@@ -36,6 +36,18 @@ def test_stream_equals_the_clip_model_on_the_same_frames(tmp_path, checkpoint, c
         for n in (1, 5):  # the stream after n frames = the clip model on those n frames (pooling='last')
             clip = served.preprocess(frames[:n])[None]
             np.testing.assert_allclose(records[n - 1]["probs"], served.clip_model()(clip)[0].numpy(), atol=1e-4)
+
+
+def test_a_box_is_tracked_with_the_encoder_of_track_ckpt_and_refused_without(tmp_path, checkpoint):
+    video = small_video(tmp_path / "v.avi", num_frames=6)
+    with pytest.raises(ValueError, match="frame_input: residual.*its own: --track-ckpt"):
+        stream.main([str(video), "--ckpt", str(checkpoint), "--box", "2,10,16,16", "--quiet"])
+    log = tmp_path / "frames.jsonl"
+    tracker = rgb_encoder_checkpoint(tmp_path / "rgb.ckpt")
+    args = [str(video), "--ckpt", str(checkpoint), "--box", "2,10,16,16", "--track-ckpt", str(tracker)]
+    stream.main([*args, "--log", str(log), "--quiet"])
+    boxes = [json.loads(line)["box"] for line in log.read_text().splitlines()]
+    assert len(boxes) == 6 and boxes[0] == [2, 10, 16, 16] and all(len(b) == 4 for b in boxes)
 
 
 def test_a_slow_consumer_drops_frames_and_counts_them(tmp_path):

@@ -23,7 +23,7 @@ def _config(tmp_path: Path, task: str, **extra) -> Path:
     config = {
         "task": task,
         "data": {"root": str(tmp_path / "data"), "embedded": True, "spec": SPEC},
-        "encoder": "demo/base/encoder.yaml",
+        "encoder": "demo/base/appearance_encoder.yaml",
         "output": str(tmp_path / task),
         **extra,
     }

@@ -51,7 +51,10 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
 
     Accepts a plain state dict or a Lightning checkpoint (its ``state_dict`` entry).
     """
-    obj = load_checkpoint_file(path)
+    return _state_dict_of(load_checkpoint_file(path), path)
+
+
+def _state_dict_of(obj: object, path: str | Path) -> dict[str, torch.Tensor]:
     state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f"{path}: holds no state dict")
@@ -114,9 +117,27 @@ def load_classifier_weights(net: nn.Module, path: str, arch: str, head: str = "f
         raise ValueError(f"{path}: does not fit {arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
+def checkpoint_frame_input(checkpoint: dict) -> str:
+    """What the encoder of a loaded VideoVision checkpoint read: ``rgb`` or ``residual`` frames (``rgb`` for
+    checkpoints saved before the option, and for plain state dicts)."""
+    encoder = checkpoint.get(RUN_CONFIG_KEY, {}).get("model", {}).get("init_args", {}).get("encoder") or {}
+    return encoder.get("init_args", {}).get("frame_input") or "rgb"
+
+
 def load_encoder_weights(encoder: nn.Module, checkpoint: str | Path) -> None:
-    """Load the ``encoder.*`` weights of a VideoVision checkpoint (pretraining, probe, fine-tune) into ``encoder``."""
-    state = load_state_dict_file(checkpoint)
+    """Load the ``encoder.*`` weights of a VideoVision checkpoint (pretraining, probe, fine-tune) into ``encoder``.
+
+    Weights learnt on residual frames are refused by an encoder that reads RGB frames, and the other way round:
+    they would load (same shapes) and silently compute something else."""
+    loaded = load_checkpoint_file(checkpoint)
+    trained_on = checkpoint_frame_input(loaded) if isinstance(loaded, dict) else "rgb"
+    reads = getattr(encoder, "frame_input", trained_on)
+    if reads != trained_on:
+        raise ValueError(
+            f"{checkpoint}: its encoder was trained on {trained_on} frames, this one reads {reads} frames: set "
+            f"encoder.init_args.frame_input: {trained_on}, or use a checkpoint pretrained on {reads} frames"
+        )
+    state = _state_dict_of(loaded, checkpoint)
     weights = {k.removeprefix(STATE_PREFIX_ENCODER): v for k, v in state.items() if k.startswith(STATE_PREFIX_ENCODER)}
     if not weights:
         raise ValueError(f"{checkpoint}: no 'encoder.*' weights; is it a VideoVision pretraining checkpoint?")

@@ -37,6 +37,7 @@ from PIL import Image, UnidentifiedImageError
 
 from data_modules.video_io import VideoDecodeError, probe_video
 
+from ..tracking.features import encoder_from_checkpoint
 from .analysis import analyse_video, write_preview
 from .anomaly import ServedScorer
 from .jobs import JobRunner, JobStore
@@ -64,6 +65,7 @@ class Settings:
     max_active_jobs: int = 4
     top_k: int = 5
     anomaly: str | None = None  # a fitted scorer (anomaly fit's scorer.pt)
+    track_checkpoint: str | None = None  # the box tracker's encoder (a run on RGB frames); None: the classifier's
 
 
 class Service:
@@ -73,7 +75,10 @@ class Service:
         self.settings = settings
         served = load_classifier(settings.checkpoint, settings.config)
         anomaly = ServedScorer(settings.anomaly) if settings.anomaly else None
-        self.analysers = Analysers(served, settings.runtime, settings.export_dir, anomaly, settings.top_k)
+        tracker = encoder_from_checkpoint(settings.track_checkpoint) if settings.track_checkpoint else None
+        self.analysers = Analysers(
+            served, settings.runtime, settings.export_dir, anomaly, settings.top_k, tracker_encoder=tracker
+        )
         self.store = JobStore(Path(settings.data_dir) / "jobs")
         self.runner = JobRunner(self.store, self._work)
         self.analysers.new_step()  # with the onnx runtime, exports now (once) when the export is missing or stale
@@ -143,7 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
         """Upload a video (multipart field ``file``; ``box=x,y,w,h`` tracks that first-frame box); returns the job
         to poll at ``/jobs/{id}``."""
         _check_capacity(service)
-        first_box = _box(box)
+        first_box = _box(box, service)
         limit = int(service.settings.max_upload_mb * 1e6)
         declared = int(request.headers.get("content-length") or 0)
         if declared > limit + 64 * 1024:  # multipart overhead allowed
@@ -176,7 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
         if name not in service.samples():
             raise HTTPException(404, f"no sample named {name!r}")
         _check_capacity(service)
-        first_box = _box(box)
+        first_box = _box(box, service)
         job_id, folder = service.store.new_folder()
         video = folder / f"upload{Path(name).suffix.lower()}"
         shutil.copyfile(Path(service.settings.samples_dir) / name, video)
@@ -207,7 +212,7 @@ def create_app(settings: Settings) -> FastAPI:
         service: Service = websocket.app.state.service
         await websocket.accept()
         try:
-            first_box = parse_box(box) if box else None
+            first_box = _first_box(box, service)
         except ValueError as exc:
             await websocket.close(code=1008, reason=str(exc))
             return
@@ -250,11 +255,19 @@ def _check_capacity(service: Service) -> None:
         )
 
 
-def _box(text: str | None) -> Box | None:
+def _box(text: str | None, service: Service) -> Box | None:
+    """The job's first-frame box, or 422 with the reason: not 4 numbers, or a server that cannot track."""
     try:
-        return parse_box(text) if text else None
+        return _first_box(text, service)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
+
+
+def _first_box(text: str | None, service: Service) -> Box | None:
+    box = parse_box(text) if text else None
+    if box is not None:
+        service.analysers.check_tracker()
+    return box
 
 
 def _accept(service: Service, job_id: str, filename: str, video: Path, box: Box | None = None) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..tracking.boxes import BoxTracker, BoxTrackerConfig
 from ..tracking.features import DenseFeatures, encoder_backbone
@@ -27,6 +28,10 @@ from .runtime import EagerStep, OrtStep, make_step
 
 TRACK_SHORT_SIDE = 128  # frames the box tracker sees (stride-8 maps: 16 cells on the short side)
 Box = tuple[float, float, float, float]
+TRACK_CKPT_HELP = (
+    "--track-ckpt, a checkpoint of a run whose encoder reads RGB frames (e.g. "
+    "runs/demo/pretrain_rgb/checkpoints/last.ckpt from experiments/demo/pretrain_rgb.yaml)"
+)
 
 
 def parse_box(text: str) -> Box:
@@ -43,8 +48,8 @@ def parse_box(text: str) -> Box:
 @dataclass
 class Analysers:
     """The served models: the classifier (in ``runtime``, at input ``size`` if given, every ``stride``-th frame:
-    the run's by default), an optional fitted anomaly scorer and the box tracker on the classifier's ResNet
-    features."""
+    the run's by default), an optional fitted anomaly scorer and the box tracker on the ResNet features of
+    ``tracker_encoder`` (an encoder that reads RGB frames; the classifier's when None)."""
 
     served: ServedClassifier
     runtime: str = "eager"
@@ -55,6 +60,7 @@ class Analysers:
     stride: int | None = None
     threads: int = 0
     tracker_config: BoxTrackerConfig = field(default_factory=BoxTrackerConfig)
+    tracker_encoder: nn.Module | None = None
 
     def __post_init__(self) -> None:
         self.stride = self.stride or self.served.stride
@@ -62,8 +68,13 @@ class Analysers:
 
     @cached_property
     def dense(self) -> DenseFeatures:
-        """The tracker's features: the classifier's backbone maps at stride 8 (built on the first tracked video)."""
-        return DenseFeatures(encoder_backbone(self.served.encoder), stride=8).eval()
+        """The tracker's features: the tracker encoder's backbone maps at stride 8 (built on the first tracked
+        video)."""
+        return DenseFeatures(encoder_backbone(self._tracker_encoder), stride=8).eval()
+
+    @property
+    def _tracker_encoder(self) -> nn.Module:
+        return self.served.encoder if self.tracker_encoder is None else self.tracker_encoder
 
     def new_step(self) -> EagerStep | OrtStep:
         """A classifier step with its own state (with ``onnx``, exports first when the export is stale)."""
@@ -84,8 +95,15 @@ class Analysers:
         if box is not None and source_size is None:
             raise ValueError("a first-frame box needs the source's size")
         if box is not None:
-            encoder_backbone(self.served.encoder)  # refuses an encoder that cannot track, before any frame is read
+            self.check_tracker()
         return Session(self, box, source_size, keep)
+
+    def check_tracker(self) -> None:
+        """Refuses a box, before any frame is read, when the tracker's encoder reads no appearance (residual frames)."""
+        try:
+            encoder_backbone(self._tracker_encoder)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; or give the box tracker its own: {TRACK_CKPT_HELP}") from exc
 
 
 class Session:

@@ -131,6 +131,7 @@ def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int) -> str:
         runs.CHECKPOINT_DIR: str(checkpoint.parent),
         "trainer.logger.init_args.save_dir": str(run_dir),
         "trainer.max_epochs": epochs,
+        **runs.RGB_FRAMES,
         **runs.QUIET,
     }
     runs.fit(PRETRAINING[name], overrides)

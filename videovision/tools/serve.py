@@ -12,6 +12,7 @@ import uvicorn
 from ..serving.api import Settings, create_app
 from ..serving.model import DEMO_PROBE, ensure_demo_classifier
 from ..serving.runtime import RUNTIMES
+from ..serving.session import TRACK_CKPT_HELP
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--anomaly", help="a fitted anomaly scorer (anomaly fit's <out_dir>/scorer.pt): per-frame scores"
     )
+    parser.add_argument("--track-ckpt", help=f"the box tracker's encoder, else the classifier's: {TRACK_CKPT_HELP}")
     parser.add_argument("--runtime", choices=RUNTIMES, default="eager")
     parser.add_argument("--export-dir", default="runs/export", help="ONNX export for --runtime onnx (made if absent)")
     parser.add_argument("--data-dir", default="runs/serve", help="jobs database and files")
@@ -44,5 +46,6 @@ def main(argv: list[str] | None = None) -> None:
         args.max_upload_mb,
         args.max_jobs,
         anomaly=args.anomaly,
+        track_checkpoint=args.track_ckpt,
     )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")

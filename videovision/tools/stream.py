@@ -16,8 +16,9 @@ from pathlib import Path
 from ..serving.anomaly import ServedScorer
 from ..serving.model import DEMO_PROBE, load_classifier
 from ..serving.runtime import RUNTIMES
-from ..serving.session import Analysers, parse_box
+from ..serving.session import TRACK_CKPT_HELP, Analysers, parse_box
 from ..serving.stream import FrameOutput, FrameReader, check_source, is_live, run_stream, source_fps, source_size
+from ..tracking.features import encoder_from_checkpoint
 
 
 def _box(text: str) -> tuple[float, float, float, float]:
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--config", default="demo/probe.yaml", help="the run config the checkpoint was trained with")
     parser.add_argument("--anomaly", help="a fitted anomaly scorer (anomaly fit's <out_dir>/scorer.pt)")
     parser.add_argument("--box", type=_box, help="first-frame box x,y,w,h (source pixels) to track")
+    parser.add_argument("--track-ckpt", help=f"the box tracker's encoder, else the classifier's: {TRACK_CKPT_HELP}")
     parser.add_argument("--runtime", choices=RUNTIMES, default="eager")
     parser.add_argument("--export-dir", default="runs/export", help="ONNX export for --runtime onnx (made if absent)")
     parser.add_argument("--size", type=int, help="classifier input size in pixels (default: the run's crop size)")
@@ -49,8 +51,17 @@ def main(argv: list[str] | None = None) -> dict:
     check_source(args.source)
     served = load_classifier(args.ckpt, args.config)
     anomaly = ServedScorer(args.anomaly) if args.anomaly else None
+    tracker_encoder = encoder_from_checkpoint(args.track_ckpt) if args.track_ckpt else None
     analysers = Analysers(
-        served, args.runtime, args.export_dir, anomaly, args.top_k, args.size, args.every, args.threads
+        served,
+        args.runtime,
+        args.export_dir,
+        anomaly,
+        args.top_k,
+        args.size,
+        args.every,
+        args.threads,
+        tracker_encoder=tracker_encoder,
     )
     session = analysers.session(args.box, source_size(args.source) if args.box else None)
     live = is_live(args.source)

@@ -67,6 +67,7 @@ def pretrain(run_dir: Path, name: str, epochs: int, extra: list[str], stages: di
             "trainer.logger.init_args.save_dir": str(run_dir / "logs"),
             "trainer.max_epochs": epochs,
             runs.CHECKPOINT_DIR: str(ckpt_dir),
+            **runs.RGB_FRAMES,
             **runs.QUIET,
         }
         with stage(stages, f"pretrain {name} ({epochs} epochs)"):
