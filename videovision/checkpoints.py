@@ -117,11 +117,19 @@ def load_classifier_weights(net: nn.Module, path: str, arch: str, head: str = "f
         raise ValueError(f"{path}: does not fit {arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
-def checkpoint_frame_input(checkpoint: dict) -> str:
+def run_encoder_config(checkpoint: object) -> dict | None:
+    """The encoder's ``class_path`` + ``init_args`` in a loaded checkpoint's run config (``model.init_args.encoder``),
+    or None where it has none (a plain state dict, a checkpoint from before run configs were kept)."""
+    if not isinstance(checkpoint, dict):
+        return None
+    encoder = checkpoint.get(RUN_CONFIG_KEY, {}).get("model", {}).get("init_args", {}).get("encoder")
+    return encoder if isinstance(encoder, dict) else None
+
+
+def checkpoint_frame_input(checkpoint: object) -> str:
     """What the encoder of a loaded VideoVision checkpoint read: ``rgb`` or ``residual`` frames (``rgb`` for
     checkpoints saved before the option, and for plain state dicts)."""
-    encoder = checkpoint.get(RUN_CONFIG_KEY, {}).get("model", {}).get("init_args", {}).get("encoder") or {}
-    return encoder.get("init_args", {}).get("frame_input") or "rgb"
+    return (run_encoder_config(checkpoint) or {}).get("init_args", {}).get("frame_input") or "rgb"
 
 
 def load_encoder_weights(encoder: nn.Module, checkpoint: str | Path) -> None:
@@ -130,7 +138,7 @@ def load_encoder_weights(encoder: nn.Module, checkpoint: str | Path) -> None:
     Weights learnt on residual frames are refused by an encoder that reads RGB frames, and the other way round:
     they would load (same shapes) and silently compute something else."""
     loaded = load_checkpoint_file(checkpoint)
-    trained_on = checkpoint_frame_input(loaded) if isinstance(loaded, dict) else "rgb"
+    trained_on = checkpoint_frame_input(loaded)
     reads = getattr(encoder, "frame_input", trained_on)
     if reads != trained_on:
         raise ValueError(

@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from data_modules.transforms import KINETICS_MEAN, KINETICS_STD
 
-from ..checkpoints import RUN_CONFIG_KEY, load_checkpoint_entry, load_encoder_weights
+from ..checkpoints import load_checkpoint_file, load_encoder_weights, run_encoder_config
 from ..config import compose
 from ..models import ClipEncoder, FrameBackbone
 
@@ -77,9 +77,8 @@ def load_encoder(config: dict | str | Path, checkpoint: str | Path | None = None
 def encoder_from_checkpoint(checkpoint: str | Path) -> ClipEncoder:
     """The encoder of the VideoVision run that saved ``checkpoint`` (rebuilt from its ``run_config``), with its
     weights."""
-    run_config = load_checkpoint_entry(checkpoint, RUN_CONFIG_KEY)
-    encoder = run_config.get("model", {}).get("init_args", {}).get("encoder")
-    if not isinstance(encoder, dict):
+    encoder = run_encoder_config(load_checkpoint_file(checkpoint))
+    if encoder is None:
         raise ValueError(f"{checkpoint}: its run config has no model.init_args.encoder to rebuild")
     return load_encoder(encoder, checkpoint)
 
