@@ -6,11 +6,14 @@ motions: the "forward" half of the moving-digits motions (:mod:`data_modules.mov
 Training videos are normal. Each test video is a normal
 video with one injected segment of known frames, one kind per video in turn (plus some all-normal videos):
 
-- ``reversed``: the segment plays backwards;
-- ``frozen``: the segment's first frame is held;
-- ``speed``: the segment runs ``speed_factor`` times faster (the motion then goes on from where it got to);
+- ``reversed``: the motion runs backwards through the segment;
+- ``frozen``: the segment holds the frame before it;
+- ``speed``: the segment runs ``speed_factor`` times faster;
 - ``unseen_motion``: the digit shakes (a fast zigzag that no normal motion has);
 - ``intruder``: a coloured block that no scene holds crosses the frame.
+
+After a timing anomaly (reversed, frozen, speed) the motion goes on from where the segment left it, so no frame
+outside the labelled segment jumps (:func:`segment_times`).
 
 Layout (:class:`data_modules.anomaly_readers.GenericAnomaly`): ``<root>/train/*.avi``; ``<root>/test/*.avi`` with
 ``<name>.npy`` (0/1 per frame) beside each; ``<root>/train_anomalous/*.avi``: weakly labelled training videos, made
@@ -33,6 +36,11 @@ from .moving_digits import _load_digit_images, _make_source, _render, _trajector
 NORMAL_MOTIONS = ("MoveRight", "MoveDown", "RotateClockwise", "ZoomIn")
 ANOMALIES = ("reversed", "frozen", "speed", "unseen_motion", "intruder")
 _MARKER = "anomaly_digits.json"
+GENERATOR_VERSION = 2
+"""Written into the marker beside the spec: a folder made by an older generator is made again. 2: timing anomalies
+resume playback where their segment left it (1 cut back to normal playback, a jump labelled normal)."""
+TIMING_STEPS = {"reversed": -1, "frozen": 0}
+"""Source frames advanced per frame in a timing anomaly's segment (``speed``: the spec's ``speed_factor``)."""
 
 
 @dataclass(frozen=True)
@@ -52,23 +60,27 @@ class AnomalyDigitsSpec:
     seed: int = 0
 
 
-def _inject(kind: str, frames: np.ndarray, start: int, stop: int, rng: np.random.Generator) -> np.ndarray:
-    """``frames`` (T, H, W, 3) with frames ``start..stop-1`` replaced by the anomaly ``kind`` (not speed/shake)."""
+def segment_times(steps: int, num_frames: int, start: int, stop: int) -> np.ndarray:
+    """The source time each frame of a video shows when frames ``start..stop-1`` each advance ``steps`` source frames
+    (3: three times as fast, 0: frozen, -1: backwards) and every other frame advances one, shifted to start at 0:
+    (num_frames,) int. Playback goes on from where the segment left it, so only the segment's frames are irregular."""
+    advance = np.ones(num_frames, dtype=np.int64)
+    advance[0] = 0
+    advance[start:stop] = steps
+    times = np.cumsum(advance)
+    return times - times.min()
+
+
+def _add_intruder(frames: np.ndarray, start: int, stop: int, rng: np.random.Generator) -> np.ndarray:
+    """``frames`` (T, H, W, 3) with a coloured block crossing frames ``start..stop-1``."""
     out = frames.copy()
-    if kind == "reversed":
-        out[start:stop] = frames[start:stop][::-1]
-    elif kind == "frozen":
-        out[start:stop] = frames[start]
-    elif kind == "intruder":
-        size = frames.shape[1]
-        side = size // 5
-        colour = np.array([255, 40, 40], dtype=np.uint8)[rng.permutation(3)]
-        y = int(rng.integers(0, size - side))
-        xs = np.linspace(0, size - side, stop - start).round().astype(int)
-        for i, x in zip(range(start, stop), xs[:: 1 if rng.random() < 0.5 else -1]):
-            out[i, y : y + side, x : x + side] = colour
-    else:
-        raise ValueError(f"unknown injected anomaly {kind!r}; expected one of {ANOMALIES}")
+    size = frames.shape[1]
+    side = size // 5
+    colour = np.array([255, 40, 40], dtype=np.uint8)[rng.permutation(3)]
+    y = int(rng.integers(0, size - side))
+    xs = np.linspace(0, size - side, stop - start).round().astype(int)
+    for i, x in zip(range(start, stop), xs[:: 1 if rng.random() < 0.5 else -1]):
+        out[i, y : y + side, x : x + side] = colour
     return out
 
 
@@ -82,27 +94,27 @@ def _test_video(kind: str, source, cls: str, spec: AnomalyDigitsSpec, rng: np.ra
     if kind == "normal":
         return _render(source, _trajectory(cls, rng, t, spec.size, sprite_px), spec.size), mask
     mask[start:stop] = 1
-    if kind == "speed":
-        extra = (spec.speed_factor - 1) * length
-        long_traj = _trajectory(cls, rng, t + extra, spec.size, sprite_px, pace=t)  # normal speed outside the burst
-        time = np.concatenate(
-            [np.arange(start), start + spec.speed_factor * np.arange(length), np.arange(stop, t) + extra]
-        )
-        return _render(source, long_traj[time], spec.size), mask
+    if kind in ("speed", *TIMING_STEPS):
+        times = segment_times(TIMING_STEPS.get(kind, spec.speed_factor), t, start, stop)
+        traj = _trajectory(cls, rng, int(times.max()) + 1, spec.size, sprite_px, pace=t)  # normal speed elsewhere
+        return _render(source, traj[times], spec.size), mask
     traj = _trajectory(cls, rng, t, spec.size, sprite_px)
     if kind == "unseen_motion":
         zigzag = np.where(np.arange(length) % 4 < 2, 1.0, -1.0) * spec.size / 10
         traj[start:stop, 0] += zigzag
         traj[start:stop, 1] -= zigzag
         return _render(source, traj, spec.size), mask
-    return _inject(kind, _render(source, traj, spec.size), start, stop, rng), mask
+    if kind != "intruder":
+        raise ValueError(f"unknown injected anomaly {kind!r}; expected one of {ANOMALIES}")
+    return _add_intruder(_render(source, traj, spec.size), start, stop, rng), mask
 
 
 def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) -> Path:
     """Write the benchmark under ``root`` unless an identical one is there; returns ``root``."""
     root = Path(root)
     marker = root / _MARKER
-    if marker.exists() and json.loads(marker.read_text()) == asdict(spec):
+    key = {**asdict(spec), "generator": GENERATOR_VERSION}
+    if marker.exists() and json.loads(marker.read_text()) == key:
         return root
     if spec.num_frames < spec.max_segment + 16:
         raise ValueError(f"num_frames {spec.num_frames} leaves no room for a segment of {spec.max_segment} frames")
@@ -133,7 +145,7 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
             cls = NORMAL_MOTIONS[int(weak_rng.integers(len(NORMAL_MOTIONS)))]
             frames, _ = _test_video(kind, source, cls, spec, weak_rng)
             write_video(root / GenericAnomaly.WEAK / f"s{scene:02d}_w{i:02d}_{kind}.avi", frames, spec.fps)
-    marker.write_text(json.dumps(asdict(spec)))
+    marker.write_text(json.dumps(key))
     return root
 
 

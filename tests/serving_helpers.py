@@ -30,9 +30,10 @@ def small_video(path: Path, num_frames: int = 12, height: int = 48, width: int =
     return path
 
 
-def fitted_scorer(folder: Path, scorer: dict, temporal_refiner: bool = False) -> Path:
+def fitted_scorer(folder: Path, scorer: dict, temporal_refiner: bool = False, frame_input: str = "rgb") -> Path:
     """What ``anomaly fit`` saves (``scorer.pt`` + ``scorer.yaml``) for ``scorer`` (class_path + init_args) fitted on
-    two small random-init demo-encoder videos; ``temporal_refiner`` adds a causal conv refiner to the encoder."""
+    two small random-init demo-encoder videos; ``temporal_refiner`` adds a causal conv refiner to the encoder, and
+    the encoder reads ``frame_input`` frames."""
     import yaml
     from jsonargparse import ArgumentParser
 
@@ -43,12 +44,13 @@ def fitted_scorer(folder: Path, scorer: dict, temporal_refiner: bool = False) ->
     from videovision.tracking.features import load_encoder
 
     encoder_config = compose("demo/base/appearance_encoder.yaml")
+    encoder_config["init_args"]["frame_input"] = frame_input
     if temporal_refiner:
         refiner = {"class_path": "videovision.models.TemporalConvRefiner", "init_args": {"kernel_size": 3}}
         encoder_config["init_args"]["temporal_refiner"] = refiner
     folder.mkdir(parents=True, exist_ok=True)
     encoder = load_encoder(encoder_config)
-    checkpoint = encoder_checkpoint(encoder, folder / "encoder.ckpt")
+    checkpoint = encoder_checkpoint(encoder, folder / "encoder.ckpt", encoder_config)
     settings = {"encoder": encoder_config, "checkpoint": str(checkpoint), "scorer": scorer, "frame_size": 32}
     (folder / "scorer.yaml").write_text(yaml.safe_dump(settings))
     parser = ArgumentParser()

@@ -10,11 +10,12 @@ import pytest
 import torch
 import yaml
 
-from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits
-from data_modules.moving_digits import _trajectory
+from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits, AnomalyDigitsSpec, _test_video, segment_times
+from data_modules.moving_digits import _load_digit_images, _make_source, _trajectory
 from data_modules.video_io import probe_video
 from tests.serving_helpers import encoder_checkpoint
 from videovision.anomaly.pipeline import encode_split
+from videovision.checkpoints import RUN_CONFIG_KEY
 from videovision.config import compose, experiments_dir
 from videovision.serving.anomaly import ServedScorer
 from videovision.serving.stream import decode_frames
@@ -57,6 +58,32 @@ def test_generated_test_videos_carry_one_injected_segment_of_each_kind(tiny_anom
         assert len(runs) == expected and (expected == 0 or 6 <= runs[1] - runs[0] <= 8)
 
 
+def test_a_timing_anomaly_changes_only_its_own_frames_steps_by_hand():
+    assert segment_times(-1, 8, 3, 5).tolist() == [0, 1, 2, 1, 0, 1, 2, 3]  # back two frames, then on from there
+    assert segment_times(0, 6, 2, 4).tolist() == [0, 1, 1, 1, 2, 3]  # holds frame 1, then goes on from it
+    assert segment_times(3, 6, 2, 4).tolist() == [0, 1, 4, 7, 8, 9]
+    assert segment_times(-1, 6, 1, 4).tolist() == [3, 2, 1, 0, 1, 2]  # shifted so that no time is negative
+
+
+@pytest.mark.parametrize("kind", ["frozen", "reversed"])
+def test_a_timing_anomaly_resumes_where_its_segment_left_off(kind):
+    """Rendered (before the codec): frozen holds the frame before the segment; reversed plays its way back; after
+    either, each frame moves on one normal step (no cut back to where normal playback would be)."""
+    rng = np.random.default_rng(0)
+    source = _make_source(rng, _load_digit_images(), 32)
+    spec = AnomalyDigitsSpec(num_frames=30, size=32, min_segment=6, max_segment=8)
+    frames, mask = _test_video(kind, source, "MoveRight", spec, rng)
+    start, stop = np.flatnonzero(mask)[[0, -1]] + [0, 1]
+    frames = frames.astype(int)
+    step = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))  # step[i]: frame i -> i + 1
+    normal = np.median(np.delete(step, range(start - 1, stop)))
+    if kind == "frozen":
+        assert (frames[start:stop] == frames[start - 1]).all()
+    else:
+        np.testing.assert_array_equal(frames[start : start + 2], frames[[start - 2, start - 3]])
+    assert step[stop - 1] < 2 * normal and step[stop] < 2 * normal  # resumes one step on, as normal frames do
+
+
 def test_weakly_labelled_videos_leave_every_other_generated_file_unchanged(tiny_anomaly_digits, tmp_path):
     without = AnomalyDigits(str(tmp_path), **TINY, **TINY_SEGMENTS, weak_per_scene=0)
     without.prepare()
@@ -93,9 +120,11 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
             "init_args": {
                 "backbone": {"class_path": "videovision.models.ResNetFrames", "init_args": {"num_stages": 1}},
                 "temporal": {"class_path": "videovision.models.RecurrentTemporal", "init_args": {"hidden_size": 8}},
+                "frame_input": "residual",
             },
         },
         "frame_size": 32,
+        "residual_gap": 2,
         "sigma": 1.0,
         "scorer": {
             "class_path": "videovision.anomaly.scorers.CombinedScorer",
@@ -110,7 +139,7 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
         "out_dir": str(tmp_path / "out"),
     }
     encoder = load_encoder(config["encoder"])  # saved, so that serve --anomaly can rebuild it (below)
-    config["checkpoint"] = str(encoder_checkpoint(encoder, tmp_path / "encoder.ckpt"))
+    config["checkpoint"] = str(encoder_checkpoint(encoder, tmp_path / "encoder.ckpt", config["encoder"]))
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     TOOLS["anomaly"](["fit", "--config", str(path), "--set", "sigma=1.0"])
@@ -124,12 +153,13 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
         assert (out / "scores" / f"{name}.csv").read_text().startswith("frame,score,smoothed_score,label\n")
         assert (out / "timelines" / f"{name}.png").stat().st_size > 0
     assert (out / "summary.png").is_file()
+    assert yaml.safe_load((out / "scorer.yaml").read_text())["residual_gap"] == 2
     served = ServedScorer(out / "scorer.pt")  # what serve --anomaly loads gives anomaly score's values
     record = tiny_anomaly_digits.anomaly_records("test")[0]
     frames = np.stack([frame for _, frame in decode_frames(str(record.path))])
     raw = np.load(out / "scores" / f"{record.name}.npy")
     expected = (raw - float(served.scorer.train_mean)) / float(served.scorer.train_std)
-    np.testing.assert_allclose(served.video_scores(served.features(frames)), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(served.video_scores(served.frame_features()(frames)), expected, rtol=1e-4, atol=1e-4)
     np.save(tiny_anomaly_digits.root / "test" / f"{names[1]}.npy", np.zeros(29, dtype=np.int64))
     try:
         with pytest.raises(ValueError, match=rf"{names[1]}\.npy .*29 frames, shorter than the video"):
@@ -171,13 +201,16 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     assert "1.0 min wall, 2.0 min CPU" in printed
 
 
-def test_bench_refuses_an_interrupted_pretraining_checkpoint(tmp_path):
+def test_bench_refuses_an_interrupted_pretraining_checkpoint_or_one_on_other_frames(tmp_path):
     checkpoint = tmp_path / "pretrain_vcop" / "checkpoints" / "last.ckpt"
     checkpoint.parent.mkdir(parents=True)
-    torch.save({"epoch": 20, "state_dict": {}}, checkpoint)
+    residual = {"model": {"init_args": {"encoder": {"init_args": {"frame_input": "residual"}}}}}
+    torch.save({"epoch": 20, "state_dict": {}, RUN_CONFIG_KEY: residual}, checkpoint)
     with pytest.raises(ValueError, match=r"last\.ckpt holds 20 of the 50 pretraining epochs .*--pretrain-epochs 20"):
-        _pretrain("vcop", {}, tmp_path, 50)
-    assert _pretrain("vcop", {}, tmp_path, 20) == str(checkpoint)
+        _pretrain("vcop", {}, tmp_path, 50, "residual")
+    assert _pretrain("vcop", {}, tmp_path, 20, "residual") == str(checkpoint)
+    with pytest.raises(ValueError, match=r"last\.ckpt was pretrained on residual frames and the bench.s encoder reads"):
+        _pretrain("vcop", {}, tmp_path, 20, "rgb")
 
 
 def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_anomaly_digits, tmp_path):

@@ -1,6 +1,6 @@
 """Residual-frame input (``FrameTemporalEncoder(frame_input="residual")``): differences by hand, the same clip
-outputs whole or streamed, appearance that cancels, the applications that need appearance refusing it, and
-checkpoints that remember which frames their encoder read."""
+outputs whole or streamed, appearance that cancels, the anomaly scorers' per-frame differences, tracking (which needs
+appearance) refusing it, and checkpoints that remember which frames their encoder read."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 
 from tests.test_resume import CHECKPOINT_EVERY_EXCEPTION, _cli
 from tests.test_streaming import stream, streaming_encoder
-from videovision.anomaly.features import check_encoder
+from videovision.anomaly.features import FrameFeatures, frame_features
 from videovision.checkpoints import RUN_CONFIG_KEY, load_checkpoint_entry, load_encoder_weights
 from videovision.cli import VideoVisionCLI
 from videovision.config import merge
@@ -65,10 +65,24 @@ def test_an_unknown_frame_input_is_refused_with_the_choices():
         streaming_encoder(GRU, frame_input="flow")
 
 
-def test_anomaly_scoring_and_tracking_refuse_a_residual_encoder():
+def test_anomaly_frame_features_of_a_residual_encoder_are_the_differences_its_clips_see():
+    encoder = streaming_encoder(GRU, refiner_layers=1, frame_input="residual").eval()
+    frames = torch.randn(10, 3, 32, 32)
+    whole = frame_features(encoder, frames, residual_gap=3)
+    with torch.no_grad():
+        clip = encoder.features(frames[1::3][None])  # frames 1, 4, 7: the clip's differences, its first one zero
+        pooled = encoder.pool(clip["maps"][0]).flatten(1)
+        torch.testing.assert_close(whole[[4, 7]], pooled[1:])
+        torch.testing.assert_close(whole[:3], encoder._frame_features(frames[:3] - frames[:1]))  # before the gap
+    featurise = FrameFeatures(encoder, residual_gap=3)  # a video fed in chunks shorter than the gap
+    chunked = torch.cat([featurise(frames[:2]), featurise(frames[2:3]), featurise(frames[3:])])
+    torch.testing.assert_close(chunked, whole)
+    with pytest.raises(ValueError, match="residual_gap must be >= 1"):
+        FrameFeatures(encoder, residual_gap=0)
+
+
+def test_tracking_refuses_a_residual_encoder():
     encoder = streaming_encoder(GRU, frame_input="residual")
-    with pytest.raises(ValueError, match="anomaly scorers read each frame's own features.*frame_input: rgb"):
-        check_encoder(encoder)
     with pytest.raises(ValueError, match="tracking matches each frame's appearance.*frame_input: rgb"):
         encoder_backbone(encoder)
     head = torch.nn.Linear(encoder.out_dim, 2).eval()

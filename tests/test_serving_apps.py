@@ -25,14 +25,17 @@ from videovision.tracking.boxes import track_box
 from videovision.tracking.features import encoder_from_checkpoint
 
 
-def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path):
-    served = ServedScorer(fitted_scorer(tmp_path, NEXT_STEP, temporal_refiner=True))
+@pytest.mark.parametrize("frame_input", ["rgb", "residual"])
+def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path, frame_input):
+    served = ServedScorer(fitted_scorer(tmp_path, NEXT_STEP, temporal_refiner=True, frame_input=frame_input))
     frames = _square_frames(20, 48, 64, seed=3)
-    features = served.features(frames)
+    features = served.frame_features()(frames)
     # the features are the anomaly pipeline's (EvalTransform at frame_size, then the per-frame encoder)
     video = torch.from_numpy(frames).permute(0, 3, 1, 2)[None, None]
     pipeline = frame_features(served.encoder, EvalTransform(resize=32, crop_size=32)(video)[0, 0])
     torch.testing.assert_close(features, pipeline, atol=1e-5, rtol=1e-5)
+    featurise = served.frame_features()  # a stream's frames one at a time (residual: the last ones carried)
+    torch.testing.assert_close(torch.cat([featurise(f[None]) for f in frames]), features, atol=1e-5, rtol=1e-5)
     online = served.online()
     assert isinstance(online, StepScores) and online.stride == 2
     streamed = {}
@@ -51,7 +54,7 @@ def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path):
 
 def test_a_window_scorer_scores_the_newest_frame_from_the_last_frames(tmp_path):
     served = ServedScorer(fitted_scorer(tmp_path, KNN))
-    features = served.features(_square_frames(24, 32, 32, seed=4))
+    features = served.frame_features()(_square_frames(24, 32, 32, seed=4))
     online = served.online(window=20)
     assert isinstance(online, WindowScores)
     emitted = [online(features[n : n + 1]) for n in range(24)]

@@ -4,6 +4,11 @@
 A clip is ``clip_len`` frames every ``stride`` frames, as in pretraining; it covers ``span = (clip_len - 1) *
 stride + 1`` frames. Windows start every ``hop`` frames and together cover every frame
 (:func:`videovision.anomaly.metrics.sliding_windows`).
+
+An encoder that reads residual frames (``frame_input: residual``) saw, in pretraining, each sampled frame minus the
+one sampled before it; here frame ``t``'s features are those of ``x_t - x_{t - residual_gap}`` (``x_t - x_0`` for
+the first frames), so a clip of every ``residual_gap``-th frame sees what it saw in pretraining, but for its first
+frame, whose difference to the frame before the clip is kept rather than zeroed.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import torch
 from ..models.encoder import FrameTemporalEncoder
 from .metrics import sliding_windows
 
+RESIDUAL_GAP = 3
+"""Frames between the two frames of a residual input: the demo's clip stride (every 3rd frame at 25 fps)."""
+
 
 def check_encoder(encoder: torch.nn.Module) -> FrameTemporalEncoder:
     """``encoder`` if it is a :class:`FrameTemporalEncoder` (scorers read its per-frame features and temporal model)."""
@@ -22,23 +30,44 @@ def check_encoder(encoder: torch.nn.Module) -> FrameTemporalEncoder:
             f"anomaly scorers need a FrameTemporalEncoder (per-frame features + temporal model), got "
             f"{type(encoder).__name__}: set encoder.class_path to videovision.models.FrameTemporalEncoder"
         )
-    if encoder.frame_input != "rgb":
-        raise ValueError(
-            f"anomaly scorers read each frame's own features, and this encoder reads frame differences "
-            f"(encoder.init_args.frame_input: {encoder.frame_input}): use an encoder with frame_input: rgb"
-        )
     return encoder
 
 
-@torch.no_grad()
-def frame_features(encoder: FrameTemporalEncoder, frames: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Pooled per-frame features before the temporal refiner: normalised frames (N, 3, H, W) -> (N, C * grid^2)."""
-    check_encoder(encoder).eval()
-    out = []
-    for chunk in frames.split(batch_size):
-        maps = encoder.spatial_refiner(encoder.backbone(chunk[None]))[0]
-        out.append(encoder.pool(maps).flatten(1))
-    return torch.cat(out)
+class FrameFeatures:
+    """Pooled per-frame features before the temporal refiner of one video, fed in order a chunk at a time:
+    normalised frames (N, 3, H, W) -> (N, C * grid^2). With residual input it carries the last ``residual_gap``
+    frames from one chunk to the next, so chunking does not change the features."""
+
+    def __init__(self, encoder: torch.nn.Module, residual_gap: int = RESIDUAL_GAP, batch_size: int = 256) -> None:
+        if residual_gap < 1:
+            raise ValueError(f"residual_gap must be >= 1 (frames between a residual's two frames), got {residual_gap}")
+        self.encoder = check_encoder(encoder).eval()
+        self.residual_gap, self.batch_size = residual_gap, batch_size
+        self.previous: torch.Tensor | None = None  # the last residual_gap frames seen
+
+    @torch.no_grad()
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        if self.encoder.frame_input == "residual":
+            frames = self._residuals(frames)
+        out = []
+        for chunk in frames.split(self.batch_size):
+            maps = self.encoder.spatial_refiner(self.encoder.backbone(chunk[None]))[0]
+            out.append(self.encoder.pool(maps).flatten(1))
+        return torch.cat(out)
+
+    def _residuals(self, frames: torch.Tensor) -> torch.Tensor:
+        """``x_t - x_{t - residual_gap}`` of (N, 3, H, W) frames, the video's first frame standing in before it."""
+        gap = self.residual_gap
+        if self.previous is None:
+            self.previous = frames[:1].expand(gap, -1, -1, -1)
+        seen = torch.cat([self.previous, frames])
+        self.previous = seen[-gap:]
+        return frames - seen[: len(frames)]
+
+
+def frame_features(encoder: torch.nn.Module, frames: torch.Tensor, residual_gap: int = RESIDUAL_GAP) -> torch.Tensor:
+    """:class:`FrameFeatures` of a whole video: normalised frames (N, 3, H, W) -> (N, C * grid^2)."""
+    return FrameFeatures(encoder, residual_gap)(frames)
 
 
 def clip_windows(num_frames: int, clip_len: int, stride: int, hop: int) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from data_modules.metadata import probe_videos
 from data_modules.transforms import EvalTransform
 from data_modules.video_io import VideoMeta, iter_frame_chunks
 
-from .features import frame_features
+from .features import RESIDUAL_GAP, FrameFeatures
 from .metrics import frame_level_metrics, gaussian_smooth, summary_plot, timeline_plot
 from .scorers import AnomalyScorer
 
@@ -67,11 +67,12 @@ def encode_split(
     split: AnomalySplit,
     cache_file: str | Path,
     frame_size: int,
+    residual_gap: int = RESIDUAL_GAP,
     chunk_frames: int = 1024,
 ) -> EncodedSplit:
     """Decode every video of ``split`` (resized to ``frame_size`` on the short side, centre crop, normalised as
-    in evaluation) and encode each frame once, ``chunk_frames`` decoded frames at a time (a surveillance video of
-    many minutes never sits in memory whole)."""
+    in evaluation) and encode each frame once (:class:`FrameFeatures`), ``chunk_frames`` decoded frames at a time
+    (a surveillance video of many minutes never sits in memory whole)."""
     records, metas, bad = probe_split(reader, split, cache_file)
     transform = EvalTransform(resize=frame_size, crop_size=frame_size)
     out = EncodedSplit([], [], skipped=bad)
@@ -79,10 +80,10 @@ def encode_split(
         meta = metas[record.path]
         if record.path in bad:
             continue
-        features = []
+        features, featurise = [], FrameFeatures(encoder, residual_gap)
         for chunk in iter_frame_chunks(record.path, meta, chunk_frames):
             frames = torch.from_numpy(chunk).permute(0, 3, 1, 2)
-            features.append(frame_features(encoder, transform(frames[None, None])[0, 0]))
+            features.append(featurise(transform(frames[None, None])[0, 0]))
         out.features.append(torch.cat(features))
         out.records.append(record)
         if split == "test":

@@ -71,8 +71,9 @@ class FrameTemporalEncoder(ClipEncoder):
 
     ``frame_input='residual'`` feeds the backbone :func:`frame_differences` of the frames it is given (in a clip, of
     its sampled frames; when streaming, of consecutive steps) instead of the frames: what stays still cancels, so
-    the features carry motion rather than appearance. Tracking and the anomaly scorers read each frame's appearance
-    and refuse such an encoder.
+    the features carry motion rather than appearance. Tracking reads each frame's appearance and refuses such an
+    encoder; the anomaly scorers take each frame's difference to the frame a clip stride before it
+    (:mod:`videovision.anomaly.features`).
 
     The parts that depend on the previous part's width take it as their first argument, so a
     YAML config names them without repeating sizes (``class_path`` + ``init_args``)::

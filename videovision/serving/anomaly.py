@@ -1,7 +1,9 @@
 """A fitted anomaly scorer served frame by frame (``serve --anomaly``, ``stream --anomaly``).
 
 :class:`ServedScorer` loads what ``anomaly fit`` saved (``scorer.pt`` and ``scorer.yaml`` beside it: the encoder,
-its checkpoint, the scorer and the frame size) and turns a decoded frame into that encoder's per-frame features.
+its checkpoint, the scorer, the frame size and the residual gap) and turns decoded frames into that encoder's
+per-frame features (:meth:`ServedScorer.frame_features`: one per video, as it carries the last frames of a
+residual-input encoder).
 Scores are the scorer's :meth:`~videovision.anomaly.scorers.AnomalyScorer.normalised` ones: standardised with
 the normal training frames' statistics (0 is typical of normal video), i.e. ``(s - mean) / std`` of the raw
 ``anomaly score`` values.
@@ -23,6 +25,7 @@ Either returns, per frame, the ``(frame index, score)`` pairs that became known.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +36,7 @@ from jsonargparse import ArgumentParser
 
 from data_modules.transforms import KINETICS_MEAN, KINETICS_STD
 
-from ..anomaly.features import check_encoder, frame_features
+from ..anomaly.features import RESIDUAL_GAP, FrameFeatures, check_encoder
 from ..anomaly.scorers import AnomalyScorer, NextStepScorer
 from ..checkpoints import load_state_dict_file
 from ..tracking.features import load_encoder
@@ -68,6 +71,7 @@ class ServedScorer:
         self.scorer.load_fitted(self.encoder, load_state_dict_file(path))
         self.scorer.eval()
         self.preprocess = self.preprocess_for(int(settings["frame_size"]))
+        self.residual_gap = int(settings.get("residual_gap", RESIDUAL_GAP))
         self.path = str(path)
 
     @staticmethod
@@ -79,9 +83,11 @@ class ServedScorer:
     def short_side(self) -> int:
         return self.preprocess.resize
 
-    def features(self, frames: np.ndarray) -> torch.Tensor:
-        """uint8 frames (T, H, W, 3) -> per-frame features (T, C), as ``anomaly score`` encodes them."""
-        return frame_features(self.encoder, self.preprocess(frames))
+    def frame_features(self) -> Callable[[np.ndarray], torch.Tensor]:
+        """Features of one video's frames, fed in order: uint8 frames (T, H, W, 3) -> (T, C), as ``anomaly score``
+        encodes them."""
+        featurise = FrameFeatures(self.encoder, self.residual_gap)
+        return lambda frames: featurise(self.preprocess(frames))
 
     def video_scores(self, features: torch.Tensor) -> np.ndarray:
         """Every frame of a whole video: features (N, C) -> normalised scores (N,)."""
@@ -107,7 +113,9 @@ class StepScores:
     def __call__(self, feature: torch.Tensor) -> Scores:
         index, stride, encoder = self.count, self.stride, self.encoder
         self.count += 1
-        state, prediction = self.states.get(index % stride) or (encoder.initial_state(feature), None)
+        if index % stride not in self.states:  # past the input: a residual encoder's frames are FrameFeatures'
+            self.states[index % stride] = (encoder.initial_state(feature)[encoder.input_state_size :], None)
+        state, prediction = self.states[index % stride]
         split = encoder.refiner_state_size
         refined, buffers = encoder.refine_step(feature, state[:split])
         if prediction is not None:  # the transition (index - stride -> index) scores the frames it spans

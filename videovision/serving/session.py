@@ -114,6 +114,7 @@ class Session:
         self.step = analysers.new_step()
         self.every = analysers.stride if analysers.every_frame(box) else 1  # else frames come pre-thinned
         self.online = analysers.anomaly.online() if analysers.anomaly and not keep else None
+        self.anomaly_features = analysers.anomaly.frame_features() if analysers.anomaly else None
         self.tracker: BoxTracker | None = None
         self.scale = 1.0
         self.inputs: list[torch.Tensor] = []
@@ -137,8 +138,8 @@ class Session:
             out["probs"] = [round(float(p), 5) for p in probs]
             if self.keep:
                 self.inputs.append(x[0])
-        if analysers.anomaly is not None:
-            feature = analysers.anomaly.features(frame[None])
+        if self.anomaly_features is not None:
+            feature = self.anomaly_features(frame[None])
             if self.keep:  # scored at the end, as a whole video
                 self.features.append(feature)
             else:

@@ -1,7 +1,8 @@
 """``videovision anomaly fit|score|bench``: frame-level video anomaly detection with a (self-supervised) encoder.
 
 - ``fit --config experiments/anomaly/<dataset>.yaml``: encode the normal training videos, fit the scorer,
-  save it to ``<out_dir>/scorer.pt`` and what it was fitted with (encoder, checkpoint, scorer, frame size) to
+  save it to ``<out_dir>/scorer.pt`` and what it was fitted with (encoder, checkpoint, scorer, frame size,
+  residual gap) to
   ``<out_dir>/scorer.yaml`` (``serve --anomaly`` and ``stream --anomaly`` load the pair);
 - ``score --config ...``: score every test frame with the saved scorer; write ``scores/<video>.npy|.csv``,
   ``metrics.json`` (micro and macro frame-level AUROC), ``timelines/<video>.png`` and ``summary.png``;
@@ -10,7 +11,9 @@
   SimCLR, VCOP) -> micro and macro AUROC and run time, printed as a table and saved to ``<run_dir>/results.json``.
 
 A config names ``reader`` (an :class:`AnomalyReader`), ``encoder``, ``checkpoint`` (null = random init),
-``scorer`` (a ``class_path``), ``frame_size``, ``sigma`` (Gaussian smoothing of frame scores, in frames),
+``scorer`` (a ``class_path``), ``frame_size``, ``residual_gap`` (with an encoder that reads residual frames:
+frames between the two of each difference, its pretraining's clip stride; :mod:`videovision.anomaly.features`),
+``sigma`` (Gaussian smoothing of frame scores, in frames),
 ``normalise_per_video`` (per-video min-max: uses test statistics, off by default) and ``out_dir``;
 ``--checkpoint``, ``--out-dir`` and ``--set key.path=value`` override it.
 """
@@ -34,10 +37,17 @@ from data_modules.anomaly_digits import kind_of
 from data_modules.anomaly_readers import AnomalyReader
 
 from .. import runs
+from ..anomaly.features import RESIDUAL_GAP
 from ..anomaly.metrics import gaussian_smooth, micro_auroc_by_group
 from ..anomaly.pipeline import EncodedSplit, encode_split, score_split, write_results
 from ..anomaly.scorers import AnomalyScorer, CombinedScorer
-from ..checkpoints import load_checkpoint_entry, load_encoder_weights, load_state_dict_file
+from ..checkpoints import (
+    checkpoint_frame_input,
+    load_checkpoint_entry,
+    load_checkpoint_file,
+    load_encoder_weights,
+    load_state_dict_file,
+)
 from ..config import compose, override
 from ..models.encoder import ClipEncoder
 
@@ -57,6 +67,7 @@ def _config_parser() -> ArgumentParser:
     parser.add_argument("--checkpoint", type=str | None, default=None)
     parser.add_argument("--scorer", type=AnomalyScorer | None, default=None)
     parser.add_argument("--frame_size", type=int, default=32)
+    parser.add_argument("--residual_gap", type=int, default=RESIDUAL_GAP)
     parser.add_argument("--sigma", type=float, default=3.0)
     parser.add_argument("--normalise_per_video", type=bool, default=False)
     parser.add_argument("--out_dir", type=str, default="runs/anomaly/out")
@@ -84,13 +95,13 @@ def fit(settings: dict[str, Any]) -> EncodedSplit:
     if scorer is None:
         raise ValueError("the config names no scorer: set scorer.class_path (e.g. anomaly/scorers/knn.yaml)")
     reader.prepare()
-    train = encode_split(encoder, reader, "train", _cache(settings), settings["frame_size"])
+    train = encode_split(encoder, reader, "train", _cache(settings), settings["frame_size"], settings["residual_gap"])
     scorer.fit_videos(encoder, train.features, [r.anomalous for r in train.records], settings["checkpoint"])
     out = Path(settings["out_dir"]) / SCORER_FILE
     torch.save(scorer.state_dict(), out)
     config = settings["config"]
     fitted_with = {"encoder": config["encoder"], "checkpoint": settings["checkpoint"], "scorer": config["scorer"]}
-    fitted_with["frame_size"] = settings["frame_size"]
+    fitted_with |= {"frame_size": settings["frame_size"], "residual_gap": settings["residual_gap"]}
     out.with_suffix(".yaml").write_text(yaml.safe_dump(fitted_with, sort_keys=False))  # what serve --anomaly loads
     print(f"fitted {type(scorer).__name__} on {len(train.features)} training videos ({len(train.skipped)} skipped)")
     print(f"saved {out}")
@@ -101,7 +112,9 @@ def score(settings: dict[str, Any], plots: bool = True) -> dict[str, Any]:
     """Score every test frame with the scorer saved by :func:`fit`; write scores, metrics and plots."""
     encoder, scorer, out_dir = settings["encoder"], settings["scorer"], Path(settings["out_dir"])
     scorer.load_fitted(encoder, load_state_dict_file(out_dir / SCORER_FILE))
-    test = encode_split(encoder, settings["reader"], "test", _cache(settings), settings["frame_size"])
+    test = encode_split(
+        encoder, settings["reader"], "test", _cache(settings), settings["frame_size"], settings["residual_gap"]
+    )
     metrics = write_results(
         out_dir,
         test,
@@ -115,9 +128,17 @@ def score(settings: dict[str, Any], plots: bool = True) -> dict[str, Any]:
     return metrics
 
 
-def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int) -> str:
+def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int, frame_input: str) -> str:
+    """The checkpoint of ``name``'s demo pretraining on ``reader``'s normal training videos: reused when a finished
+    one on the same kind of frames is there, else trained."""
     checkpoint = run_dir / f"pretrain_{name}" / "checkpoints" / "last.ckpt"
     if checkpoint.exists():
+        trained_on = checkpoint_frame_input(load_checkpoint_file(checkpoint))
+        if trained_on != frame_input:
+            raise ValueError(
+                f"{checkpoint} was pretrained on {trained_on} frames and the bench's encoder reads {frame_input} "
+                f"frames (encoder.init_args.frame_input): delete it to pretrain {name} again"
+            )
         done = load_checkpoint_entry(checkpoint, "epoch")
         if done < epochs:  # an interrupted run saves last.ckpt too: never take it for a finished one
             raise ValueError(
@@ -131,7 +152,6 @@ def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int) -> str:
         runs.CHECKPOINT_DIR: str(checkpoint.parent),
         "trainer.logger.init_args.save_dir": str(run_dir),
         "trainer.max_epochs": epochs,
-        **runs.RGB_FRAMES,
         **runs.QUIET,
     }
     runs.fit(PRETRAINING[name], overrides)
@@ -162,19 +182,20 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
     start, stages = time.time(), {}
     base = compose(config)
     with _stage(stages, "generate data"):
-        build(base)["reader"].prepare()
+        built = build(base)
+        built["reader"].prepare()
     checkpoints = {"random_init": None}
     for name in PRETRAINING:
         with _stage(stages, f"pretrain {name}"):
-            checkpoints[name] = _pretrain(name, base["reader"], run_dir, pretrain_epochs)
+            checkpoints[name] = _pretrain(name, base["reader"], run_dir, pretrain_epochs, built["encoder"].frame_input)
     results: dict[str, dict[str, Any]] = {}
     for encoder_name, checkpoint in checkpoints.items():
         with _stage(stages, f"{encoder_name}: encode every frame"):
             torch.manual_seed(RANDOM_INIT_SEED)  # the random-init column is the same on every run
             settings = build(base, {"checkpoint": checkpoint})
-            encoder, reader, frame_size = settings["encoder"], settings["reader"], settings["frame_size"]
-            train = encode_split(encoder, reader, "train", run_dir / "metadata.json", frame_size)
-            test = encode_split(encoder, reader, "test", run_dir / "metadata.json", frame_size)
+            encoder, reader, cache = settings["encoder"], settings["reader"], run_dir / "metadata.json"
+            size, gap = settings["frame_size"], settings["residual_gap"]
+            train, test = (encode_split(encoder, reader, split, cache, size, gap) for split in ("train", "test"))
         with _stage(stages, f"{encoder_name}: fit and score {len(BENCH_SCORERS) + 1 + len(WEAK_SCORERS)} scorers"):
             _score_encoder(base, settings, checkpoint, train, test, run_dir / encoder_name, results, encoder_name)
     summary = {
