@@ -13,7 +13,7 @@ import yaml
 from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits, AnomalyDigitsSpec, _test_video, segment_times
 from data_modules.moving_digits import _load_digit_images, _make_source, _trajectory
 from data_modules.video_io import probe_video
-from tests.serving_helpers import encoder_checkpoint
+from tests.serving_helpers import encoder_checkpoint, small_video
 from videovision.anomaly.pipeline import encode_split
 from videovision.checkpoints import RUN_CONFIG_KEY
 from videovision.config import compose, experiments_dir
@@ -154,6 +154,11 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
         assert (out / "timelines" / f"{name}.png").stat().st_size > 0
     assert (out / "summary.png").is_file()
     assert yaml.safe_load((out / "scorer.yaml").read_text())["residual_gap"] == 2
+    other = encoder_checkpoint(encoder, tmp_path / "other.ckpt", config["encoder"])
+    with pytest.raises(
+        ValueError, match=r"scorer\.pt was fitted with checkpoint .*encoder\.ckpt.*pass the same --checkpoint"
+    ):
+        TOOLS["anomaly"](["score", "--config", str(path), "--checkpoint", str(other)])  # features would mean else
     served = ServedScorer(out / "scorer.pt")  # what serve --anomaly loads gives anomaly score's values
     record = tiny_anomaly_digits.anomaly_records("test")[0]
     frames = np.stack([frame for _, frame in decode_frames(str(record.path))])
@@ -172,6 +177,27 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
 def test_every_anomaly_config_parses(config):
     parsed = _config_parser().parse_object(compose(config))
     assert parsed.scorer.class_path.startswith("videovision.anomaly.scorers.") and parsed.reader.class_path
+
+
+def test_the_generic_config_sizes_frames_from_the_training_videos(tmp_path, capsys):
+    """``frame_size: auto`` (experiments/anomaly/generic.yaml): 192 px short sides -> 48 px, as the demo recipe's
+    ``crop_size: auto``; the resolved size is what scorer.yaml keeps for serve."""
+    root = tmp_path / "my_set"
+    for name, seed in (("a", 0), ("b", 1)):
+        small_video(root / "train" / f"{name}.avi", num_frames=12, height=192, width=256, seed=seed)
+    small_video(root / "test" / "c.avi", num_frames=12, height=192, width=256, seed=2)
+    np.save(root / "test" / "c.npy", np.array([0] * 6 + [1] * 6))
+    config = compose("anomaly/generic.yaml")
+    config.update(scorer=compose("anomaly/scorers/speed.yaml"), out_dir=str(tmp_path / "out"))
+    path = tmp_path / "generic.yaml"
+    path.write_text(yaml.safe_dump(config))
+    TOOLS["anomaly"](["fit", "--config", str(path), "--set", f"reader.init_args.root={root}"])
+    assert (
+        "frame size 'auto': 48 px (a quarter of the median short side of 2 training videos)" in capsys.readouterr().out
+    )
+    assert yaml.safe_load((tmp_path / "out" / "scorer.yaml").read_text())["frame_size"] == 48
+    metrics = TOOLS["anomaly"](["score", "--config", str(path), "--set", f"reader.init_args.root={root}"])
+    assert metrics["num_frames"] == 12
 
 
 def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny_anomaly_digits, tmp_path, capsys):

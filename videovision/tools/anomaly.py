@@ -11,7 +11,8 @@
   SimCLR, VCOP) -> micro and macro AUROC and run time, printed as a table and saved to ``<run_dir>/results.json``.
 
 A config names ``reader`` (an :class:`AnomalyReader`), ``encoder``, ``checkpoint`` (null = random init),
-``scorer`` (a ``class_path``), ``frame_size``, ``residual_gap`` (with an encoder that reads residual frames:
+``scorer`` (a ``class_path``), ``frame_size`` (px, or ``auto``: sized from the training videos as the demo
+recipe sizes its crops), ``residual_gap`` (with an encoder that reads residual frames:
 frames between the two of each difference, its pretraining's clip stride; :mod:`videovision.anomaly.features`),
 ``sigma`` (Gaussian smoothing of frame scores, in frames),
 ``normalise_per_video`` (per-video min-max: uses test statistics, off by default) and ``out_dir``;
@@ -27,7 +28,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import yaml
@@ -35,11 +36,12 @@ from jsonargparse import ArgumentParser
 
 from data_modules.anomaly_digits import kind_of
 from data_modules.anomaly_readers import AnomalyReader
+from data_modules.recipe import frame_size as recipe_frame_size
 
 from .. import runs
 from ..anomaly.features import RESIDUAL_GAP
 from ..anomaly.metrics import gaussian_smooth, micro_auroc_by_group
-from ..anomaly.pipeline import EncodedSplit, encode_split, score_split, write_results
+from ..anomaly.pipeline import EncodedSplit, encode_split, probe_split, score_split, write_results
 from ..anomaly.scorers import AnomalyScorer, CombinedScorer
 from ..checkpoints import (
     checkpoint_frame_input,
@@ -66,7 +68,7 @@ def _config_parser() -> ArgumentParser:
     parser.add_argument("--encoder", type=ClipEncoder, required=True)
     parser.add_argument("--checkpoint", type=str | None, default=None)
     parser.add_argument("--scorer", type=AnomalyScorer | None, default=None)
-    parser.add_argument("--frame_size", type=int, default=32)
+    parser.add_argument("--frame_size", type=int | Literal["auto"], default=32)
     parser.add_argument("--residual_gap", type=int, default=RESIDUAL_GAP)
     parser.add_argument("--sigma", type=float, default=3.0)
     parser.add_argument("--normalise_per_video", type=bool, default=False)
@@ -89,32 +91,60 @@ def _cache(settings: dict[str, Any]) -> Path:
     return Path(settings["out_dir"]) / "metadata.json"
 
 
+def resolve_frame_size(settings: dict[str, Any], cache_file: Path) -> int:
+    """``frame_size``, or for ``auto`` the demo recipe's rule (:mod:`data_modules.recipe`: a quarter of the training
+    videos' median short side within 32-112 px), what ``crop_size: auto`` gave the encoder's pretraining on them."""
+    if settings["frame_size"] != "auto":
+        return settings["frame_size"]
+    _, metas, bad = probe_split(settings["reader"], "train", cache_file)
+    sides = [min(m.height, m.width) for path, m in metas.items() if path not in bad]
+    size = recipe_frame_size(sides)
+    print(f"frame size 'auto': {size} px (a quarter of the median short side of {len(sides)} training videos)")
+    return size
+
+
 def fit(settings: dict[str, Any]) -> EncodedSplit:
     """Encode the training videos, fit the scorer, save it; returns the encoded training split."""
     reader, encoder, scorer = settings["reader"], settings["encoder"], settings["scorer"]
     if scorer is None:
         raise ValueError("the config names no scorer: set scorer.class_path (e.g. anomaly/scorers/knn.yaml)")
     reader.prepare()
-    train = encode_split(encoder, reader, "train", _cache(settings), settings["frame_size"], settings["residual_gap"])
+    size = resolve_frame_size(settings, _cache(settings))
+    train = encode_split(encoder, reader, "train", _cache(settings), size, settings["residual_gap"])
     scorer.fit_videos(encoder, train.features, [r.anomalous for r in train.records], settings["checkpoint"])
     out = Path(settings["out_dir"]) / SCORER_FILE
     torch.save(scorer.state_dict(), out)
     config = settings["config"]
     fitted_with = {"encoder": config["encoder"], "checkpoint": settings["checkpoint"], "scorer": config["scorer"]}
-    fitted_with |= {"frame_size": settings["frame_size"], "residual_gap": settings["residual_gap"]}
+    fitted_with |= {"frame_size": size, "residual_gap": settings["residual_gap"]}
     out.with_suffix(".yaml").write_text(yaml.safe_dump(fitted_with, sort_keys=False))  # what serve --anomaly loads
     print(f"fitted {type(scorer).__name__} on {len(train.features)} training videos ({len(train.skipped)} skipped)")
     print(f"saved {out}")
     return train
 
 
+def _check_fitted_with(settings: dict[str, Any], fitted: Path) -> None:
+    """Refuse to score with another encoder or checkpoint than the scorer was fitted on (its features would mean
+    something else): ``scorer.yaml`` beside ``scorer.pt`` says which."""
+    saved = fitted.with_suffix(".yaml")
+    if not saved.is_file():
+        raise FileNotFoundError(f"{saved}: not found; run `videovision anomaly fit` with this config first")
+    fitted_with = yaml.safe_load(saved.read_text())
+    for key in ("checkpoint", "encoder"):
+        if fitted_with.get(key) != settings["config"].get(key):
+            raise ValueError(
+                f"{fitted} was fitted with {key} {fitted_with.get(key)!r}, and this config scores with "
+                f"{settings['config'].get(key)!r}: pass the same --checkpoint (and encoder) as to `anomaly fit`"
+            )
+
+
 def score(settings: dict[str, Any], plots: bool = True) -> dict[str, Any]:
     """Score every test frame with the scorer saved by :func:`fit`; write scores, metrics and plots."""
     encoder, scorer, out_dir = settings["encoder"], settings["scorer"], Path(settings["out_dir"])
+    _check_fitted_with(settings, out_dir / SCORER_FILE)
     scorer.load_fitted(encoder, load_state_dict_file(out_dir / SCORER_FILE))
-    test = encode_split(
-        encoder, settings["reader"], "test", _cache(settings), settings["frame_size"], settings["residual_gap"]
-    )
+    size = resolve_frame_size(settings, _cache(settings))
+    test = encode_split(encoder, settings["reader"], "test", _cache(settings), size, settings["residual_gap"])
     metrics = write_results(
         out_dir,
         test,
@@ -194,7 +224,7 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
             torch.manual_seed(RANDOM_INIT_SEED)  # the random-init column is the same on every run
             settings = build(base, {"checkpoint": checkpoint})
             encoder, reader, cache = settings["encoder"], settings["reader"], run_dir / "metadata.json"
-            size, gap = settings["frame_size"], settings["residual_gap"]
+            size, gap = resolve_frame_size(settings, cache), settings["residual_gap"]
             train, test = (encode_split(encoder, reader, split, cache, size, gap) for split in ("train", "test"))
         with _stage(stages, f"{encoder_name}: fit and score {len(BENCH_SCORERS) + 1 + len(WEAK_SCORERS)} scorers"):
             _score_encoder(base, settings, checkpoint, train, test, run_dir / encoder_name, results, encoder_name)
