@@ -14,8 +14,10 @@ import torch
 
 from videovision.cli import VideoVisionCLI
 from videovision.commands import main
+from videovision.config import compose, experiments_dir
 from videovision.evaluation import Embeddings, knn_probe, linear_probe, load_embeddings, retrieval_recall, tsne_plot
 from videovision.tools.evaluate_features import evaluate
+from videovision.tools.results import DEFAULT_ENCODERS, ENCODERS, ResultsRun
 
 from .conftest import CONFIGS
 
@@ -189,6 +191,15 @@ def test_results_command_makes_the_table_and_resumes(tiny_digits, tmp_path, monk
     assert (out / "results.md").read_text() == table
     with pytest.raises(ValueError, match=r"digits holds cells made with the overrides .*--trainer\.max_steps=2"):
         main([a.replace("max_steps=2", "max_steps=3") for a in args])  # its cells would be reused silently
+
+
+def test_results_loads_each_pretraining_into_the_encoder_it_trained(tmp_path):
+    run = ResultsRun(tmp_path, experiments_dir() / "demo", [])
+    vit = run.encoder_config("vcop_vit")["model.init_args.encoder"]
+    assert vit["init_args"]["backbone"]["class_path"] == "videovision.models.ViTFrames"
+    assert run.encoder_config("vcop")["model.init_args.encoder"] == compose("demo/base/encoder.yaml")
+    assert run.encoder_config("random_init") == {}  # the extract and fine-tune configs' own encoder
+    assert "vcop_vit" not in DEFAULT_ENCODERS and "vcop_vit" in ENCODERS
 
 
 def test_classify_a_folder_from_the_checkpoint_alone(cli_env, tiny_digits, tmp_path, capsys):

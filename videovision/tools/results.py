@@ -4,7 +4,7 @@ Sets (``--sets``): the embedded moving digits and the held-out real-media sets (
 OpenCV's sample footage, and its photographs filmed by a virtual camera), all through the same
 experiments/demo configs, whose frame size is sized from each set's videos (``auto``). For each set
 and each encoder (random init, and pretrained without labels by SimCLR, VCOP, SimCLR+VCOP and pace with
-the experiments/demo configs):
+the experiments/demo configs; on request, VCOP with the small ViT per frame, ``vcop_vit``):
 
 - linear probe: scikit-learn logistic regression on frozen 10-clip video embeddings, trained on
   1 %, 10 % and 100 % of the train labels (stratified subsets, one per seed);
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import runs
-from ..config import experiments_dir
+from ..config import compose, experiments_dir
 from ..evaluation import linear_probe, load_pair, tsne_plot, video_retrieval
 
 PRETRAIN_CONFIGS = {
@@ -39,8 +39,11 @@ PRETRAIN_CONFIGS = {
     "vcop": "pretrain.yaml",
     "simclr_vcop": "pretrain_simclr_vcop.yaml",
     "pace": "pretrain_pace.yaml",
+    "vcop_vit": "pretrain_vit.yaml",
 }
 ENCODERS = ("random_init", *PRETRAIN_CONFIGS)
+DEFAULT_ENCODERS = tuple(e for e in ENCODERS if e != "vcop_vit")
+"""What ``make results`` runs: ``vcop_vit`` (VCOP with the small ViT per frame) only when asked."""
 READER = "data.init_args.reader"
 SETS = {
     "digits": None,  # the configs' own reader
@@ -97,12 +100,24 @@ class ResultsRun:
             (self.run_dir / "cells" / f"{name}.json").unlink(missing_ok=True)
         return self.cell(name, run)["checkpoint"]
 
+    def encoder_config(self, encoder: str) -> dict:
+        """The encoder as ``encoder``'s pretraining config builds it (the ViT backbone of ``vcop_vit``), for the runs
+        that load its weights; random init keeps the configs' own."""
+        if encoder not in PRETRAIN_CONFIGS:
+            return {}
+        return {
+            "model.init_args.encoder": compose(self.config_dir / PRETRAIN_CONFIGS[encoder])["model"]["init_args"][
+                "encoder"
+            ]
+        }
+
     def extract(self, encoder: str, weights: str | None, seed: int) -> Path:
         """Train and test embeddings; ``seed`` initialises whatever ``weights`` do not set (all of a random encoder)."""
         folder = self.run_dir / "features" / f"{encoder}_seed{seed}"
         for split in ("train", "test"):
             overrides = {
                 **self.data,
+                **self.encoder_config(encoder),
                 "model.init_args.pretrained": weights,
                 "data.init_args.predict_split": split,
                 "trainer.callbacks.EmbeddingWriter.init_args.out_dir": str(folder / split),
@@ -124,6 +139,7 @@ class ResultsRun:
         name = f"finetune_{encoder}_{fraction:g}_seed{seed}{tag}"
         overrides = {
             **self.data,
+            **self.encoder_config(encoder),
             "model.init_args.pretrained": weights,
             "data.init_args.label_fraction": fraction,
             "data.init_args.subset_seed": seed,
@@ -230,7 +246,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--source-deb", help="opencv-doc's .deb or unpacked folder for the held-out sets (default: apt-get download)"
     )
-    parser.add_argument("--encoders", nargs="+", default=list(ENCODERS), choices=ENCODERS)
+    parser.add_argument("--encoders", nargs="+", default=list(DEFAULT_ENCODERS), choices=ENCODERS)
     parser.add_argument("--fractions", nargs="+", type=float, default=[0.01, 0.1, 1.0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--no-supervised", action="store_true", help="leave out the supervised baseline")
