@@ -20,6 +20,7 @@ from videovision.anomaly.scorers import (
     OrderScorer,
     PaceScorer,
 )
+from videovision.anomaly.scorers.base import holdout_split
 from videovision.anomaly.scorers.knn import knn_distances
 from videovision.anomaly.scorers.next_step import streamed_errors
 from videovision.anomaly.scorers.order import order_confidence_scores
@@ -252,3 +253,33 @@ def test_pace_scorer_trained_on_normal_speed_flags_a_sped_up_segment():
     scores = scorer.score(encoder, test)
     burst, before, after = scores[17:25].mean(), scores[:12].mean(), scores[30:].mean()
     assert burst > before + 0.3 and burst > after + 0.3, (before, burst, after)
+
+
+def test_holdout_split_leaves_every_holdout_th_video_out_of_fitting_to_calibrate():
+    videos = [torch.full((2, 1), float(i)) for i in range(11)]
+    fitting, calibration = holdout_split(videos, 5)
+    assert [int(v[0, 0]) for v in calibration] == [0, 5, 10]
+    assert [int(v[0, 0]) for v in fitting] == [1, 2, 3, 4, 6, 7, 8, 9]
+    few_fitting, few_calibration = holdout_split(videos[:3], 5)  # too few to hold any out: all do both
+    assert few_fitting == few_calibration == videos[:3]
+    with pytest.raises(ValueError, match="holdout must be >= 2"):
+        holdout_split(videos, 1)
+
+
+@pytest.mark.parametrize("scorer_class", [OrderScorer, PaceScorer])
+def test_a_learnt_head_is_calibrated_on_videos_it_never_trained_on(scorer_class, monkeypatch):
+    """Every 3rd of 6 videos (0 and 3) calibrates; the head learns from the other four."""
+    seen: dict[str, list[float]] = {}
+
+    def train_head(self, *args):  # Order: (tuples of the fitting videos,), Pace: (encoder, fitting videos)
+        seen["trained"] = [float(v.flatten()[0]) for v in args[-1]]
+
+    monkeypatch.setattr(scorer_class, "_train_head", train_head)
+    monkeypatch.setattr(OrderScorer, "tuples", lambda self, encoder, f: (f[:1], None))
+    monkeypatch.setattr(scorer_class, "calibrate", lambda self, scores: seen.setdefault("calibrated", scores))
+    monkeypatch.setattr(scorer_class, "score", lambda self, encoder, f: np.array([float(f[0, 0])]))
+    monkeypatch.setattr(scorer_class, "setup", lambda self, encoder: None)
+    videos = [torch.full((30, 4), float(i)) for i in range(6)]
+    scorer_class(holdout=3).fit(None, videos)
+    assert seen["trained"] == [1.0, 2.0, 4.0, 5.0]
+    assert [float(s[0]) for s in seen["calibrated"]] == [0.0, 3.0]

@@ -56,6 +56,17 @@ def train_head(
             optimizer.step()
 
 
+def holdout_split(train: list[torch.Tensor], holdout: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """(fitting, calibration) videos: every ``holdout``-th video is left out of a learnt head's training and
+    calibrates its scores, so that they are standardised as unseen normal video scores; with fewer than
+    ``holdout`` videos all of them do both."""
+    if holdout < 2:
+        raise ValueError(f"holdout must be >= 2 (every holdout-th video calibrates), got {holdout}")
+    calibration = [f for i, f in enumerate(train) if len(train) >= holdout and i % holdout == 0]
+    fitting = [f for i, f in enumerate(train) if not (len(train) >= holdout and i % holdout == 0)]
+    return fitting, calibration or fitting
+
+
 def video_labels(train: list[torch.Tensor], anomalous: Sequence[bool | None]) -> list[bool]:
     """One video-level label per training video, unknown (``None``) taken as normal."""
     if len(anomalous) != len(train):

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..features import check_encoder
 from ..metrics import clip_scores_to_frames
-from .base import AnomalyScorer
+from .base import AnomalyScorer, holdout_split
 
 
 def temporal_in_dim(encoder: nn.Module) -> int:
@@ -84,11 +84,10 @@ class NextStepScorer(AnomalyScorer):
     def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
         self.setup(encoder)
         encoder.eval()
-        calibration = [i for i in range(len(train)) if len(train) >= self.holdout and i % self.holdout == 0]
-        fitting = [i for i in range(len(train)) if i not in calibration]
+        fitting, calibration = holdout_split(train, self.holdout)
         inputs, targets = [], []
-        for i in fitting:
-            for _, seq in self._sequences(encoder, train[i]):
+        for video in fitting:
+            for _, seq in self._sequences(encoder, video):
                 with torch.no_grad():
                     outputs = encoder.temporal(seq[None])[1][0]
                 inputs.append(outputs[:-1])
@@ -104,7 +103,7 @@ class NextStepScorer(AnomalyScorer):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        self.calibrate([self.score(encoder, train[i]) for i in (calibration or fitting)])
+        self.calibrate([self.score(encoder, video) for video in calibration])
 
     @torch.no_grad()
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:

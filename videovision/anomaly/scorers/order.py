@@ -22,7 +22,7 @@ from ...checkpoints import load_objective_head
 from ...objectives.vcop import VCOPHead
 from ..features import clip_embeddings
 from ..metrics import clip_scores_to_frames, sliding_windows
-from .base import AnomalyScorer, train_head
+from .base import AnomalyScorer, holdout_split, train_head
 
 IDENTITY = 0
 """Index of the natural order among ``itertools.permutations(range(n))`` (the first one)."""
@@ -36,7 +36,8 @@ def order_confidence_scores(head: nn.Module, tuples: torch.Tensor) -> torch.Tens
 class OrderScorer(AnomalyScorer):
     """Score = 1 - p(natural order) of ``num_clips`` clips of ``clip_len`` frames every ``stride`` frames, ``gap``
     frames apart (the pretraining tuple), one tuple every ``hop`` frames, spread over the frames it covers.
-    Without a head in the checkpoint, one is trained ``steps`` Adam steps at ``lr`` on training tuples."""
+    Without a head in the checkpoint, one is trained ``steps`` Adam steps at ``lr`` on training tuples; every
+    ``holdout``-th training video is left out of it and calibrates the scores (:func:`holdout_split`)."""
 
     def __init__(
         self,
@@ -48,11 +49,12 @@ class OrderScorer(AnomalyScorer):
         pair_dim: int = 512,
         steps: int = 300,
         lr: float = 1e-3,
+        holdout: int = 5,
         seed: int = 0,
     ) -> None:
         super().__init__()
         self.num_clips, self.clip_len, self.stride, self.gap, self.hop = num_clips, clip_len, stride, gap, hop
-        self.pair_dim, self.steps, self.lr, self.seed = pair_dim, steps, lr, seed
+        self.pair_dim, self.steps, self.lr, self.holdout, self.seed = pair_dim, steps, lr, holdout, seed
         self.head: VCOPHead | None = None
         self.head_source = ""
 
@@ -72,12 +74,13 @@ class OrderScorer(AnomalyScorer):
 
     def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
         self.setup(encoder)
+        fitting, calibration = holdout_split(train, self.holdout)
         if checkpoint and load_objective_head(checkpoint, self.head, f"OrderScorer({self.num_clips} clips)"):
             self.head_source = f"{checkpoint} (pretraining head)"
         else:
-            self._train_head(torch.cat([self.tuples(encoder, f)[0] for f in train]))
+            self._train_head(torch.cat([self.tuples(encoder, f)[0] for f in fitting]))
             self.head_source = "trained on frozen embeddings of normal training tuples"
-        self.calibrate([self.score(encoder, f) for f in train])
+        self.calibrate([self.score(encoder, f) for f in calibration])
 
     def _train_head(self, tuples: torch.Tensor) -> None:
         orders = torch.tensor(list(itertools.permutations(range(self.num_clips))))

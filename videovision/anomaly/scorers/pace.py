@@ -27,7 +27,7 @@ from ...checkpoints import load_objective_head
 from ...objectives.pace import PaceHead, pace_views
 from ..features import clip_embeddings, clip_windows
 from ..metrics import clip_scores_to_frames
-from .base import AnomalyScorer, train_head
+from .base import AnomalyScorer, holdout_split, train_head
 
 
 def pace_confidence_scores(head: nn.Module, embeddings: torch.Tensor, normal_class: int) -> torch.Tensor:
@@ -38,7 +38,8 @@ def pace_confidence_scores(head: nn.Module, embeddings: torch.Tensor, normal_cla
 class PaceScorer(AnomalyScorer):
     """Score = 1 - p(pace 1, forwards) of ``clip_len`` frames every ``stride`` frames, one clip every ``hop``
     frames, spread (mean) over the frames it covers. Without a head in the checkpoint, one is trained ``steps``
-    Adam steps at ``lr`` on batches of ``batch_size`` from ``num_views`` pace views of normal training windows."""
+    Adam steps at ``lr`` on batches of ``batch_size`` from ``num_views`` pace views of normal training windows;
+    every ``holdout``-th training video is left out of it and calibrates the scores (:func:`holdout_split`)."""
 
     def __init__(
         self,
@@ -51,6 +52,7 @@ class PaceScorer(AnomalyScorer):
         steps: int = 1000,
         lr: float = 1e-3,
         batch_size: int = 256,
+        holdout: int = 5,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -61,7 +63,7 @@ class PaceScorer(AnomalyScorer):
             raise ValueError(f"PaceScorer: batch_size must be >= 2 (the head has BatchNorm), got {batch_size}")
         self.clip_len, self.stride, self.hop, self.paces = clip_len, stride, hop, paces
         self.hidden_dim, self.num_views, self.steps, self.lr = hidden_dim, num_views, steps, lr
-        self.batch_size, self.seed = batch_size, seed
+        self.batch_size, self.holdout, self.seed = batch_size, holdout, seed
         self.normal_class = paces.index(1)  # forwards: pace index + len(paces) * 0
         self.head: PaceHead | None = None
         self.head_source = ""
@@ -72,13 +74,14 @@ class PaceScorer(AnomalyScorer):
 
     def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
         self.setup(encoder)
+        fitting, calibration = holdout_split(train, self.holdout)
         owner = f"PaceScorer(paces={list(self.paces)}, hidden_dim={self.hidden_dim})"
         if checkpoint and load_objective_head(checkpoint, self.head, owner):
             self.head_source = f"{checkpoint} (pretraining head)"
         else:
-            self._train_head(encoder, train)
+            self._train_head(encoder, fitting)
             self.head_source = "trained on pace views of frozen features of normal training videos"
-        self.calibrate([self.score(encoder, f) for f in train])
+        self.calibrate([self.score(encoder, f) for f in calibration])
 
     def training_windows(self, train: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """All training features pooled, (sum N_v, C), and the frame indices into them of every window of
