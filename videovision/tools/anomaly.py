@@ -123,9 +123,10 @@ def fit(settings: dict[str, Any]) -> EncodedSplit:
     return train
 
 
-def _check_fitted_with(settings: dict[str, Any], fitted: Path) -> None:
-    """Refuse to score with another encoder or checkpoint than the scorer was fitted on (its features would mean
-    something else): ``scorer.yaml`` beside ``scorer.pt`` says which."""
+def _fitted_with(settings: dict[str, Any], fitted: Path) -> dict[str, Any]:
+    """What ``fit`` saved beside ``scorer.pt`` (``scorer.yaml``: encoder, checkpoint, frame size, residual gap);
+    refuses to score with another encoder or checkpoint than the scorer was fitted on (its features would mean
+    something else)."""
     saved = fitted.with_suffix(".yaml")
     if not saved.is_file():
         raise FileNotFoundError(f"{saved}: not found; run `videovision anomaly fit` with this config first")
@@ -136,15 +137,16 @@ def _check_fitted_with(settings: dict[str, Any], fitted: Path) -> None:
                 f"{fitted} was fitted with {key} {fitted_with.get(key)!r}, and this config scores with "
                 f"{settings['config'].get(key)!r}: pass the same --checkpoint (and encoder) as to `anomaly fit`"
             )
+    return fitted_with
 
 
 def score(settings: dict[str, Any], plots: bool = True) -> dict[str, Any]:
     """Score every test frame with the scorer saved by :func:`fit`; write scores, metrics and plots."""
     encoder, scorer, out_dir = settings["encoder"], settings["scorer"], Path(settings["out_dir"])
-    _check_fitted_with(settings, out_dir / SCORER_FILE)
+    fitted_with = _fitted_with(settings, out_dir / SCORER_FILE)
     scorer.load_fitted(encoder, load_state_dict_file(out_dir / SCORER_FILE))
-    size = resolve_frame_size(settings, _cache(settings))
-    test = encode_split(encoder, settings["reader"], "test", _cache(settings), size, settings["residual_gap"])
+    size, gap = fitted_with["frame_size"], fitted_with.get("residual_gap", RESIDUAL_GAP)  # the frames fit saw
+    test = encode_split(encoder, settings["reader"], "test", _cache(settings), size, gap)
     metrics = write_results(
         out_dir,
         test,

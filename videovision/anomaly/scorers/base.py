@@ -62,9 +62,9 @@ def holdout_split(train: list[torch.Tensor], holdout: int) -> tuple[list[torch.T
     ``holdout`` videos all of them do both."""
     if holdout < 2:
         raise ValueError(f"holdout must be >= 2 (every holdout-th video calibrates), got {holdout}")
-    calibration = [f for i, f in enumerate(train) if len(train) >= holdout and i % holdout == 0]
-    fitting = [f for i, f in enumerate(train) if not (len(train) >= holdout and i % holdout == 0)]
-    return fitting, calibration or fitting
+    if len(train) < holdout:
+        return train, train
+    return [f for i, f in enumerate(train) if i % holdout], train[::holdout]
 
 
 def video_labels(train: list[torch.Tensor], anomalous: Sequence[bool | None]) -> list[bool]:
