@@ -36,9 +36,10 @@ from .moving_digits import _load_digit_images, _make_source, _render, _trajector
 NORMAL_MOTIONS = ("MoveRight", "MoveDown", "RotateClockwise", "ZoomIn")
 ANOMALIES = ("reversed", "frozen", "speed", "unseen_motion", "intruder")
 _MARKER = "anomaly_digits.json"
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Written into the marker beside the spec: a folder made by an older generator is made again. 2: timing anomalies
-resume playback where their segment left it (1 cut back to normal playback, a jump labelled normal)."""
+resume playback where their segment left it (1 cut back to normal playback, a jump labelled normal). 3: test videos
+come from their own random stream, so the training videos do not depend on how many test videos there are."""
 TIMING_STEPS = {"reversed": -1, "frozen": 0}
 """Source frames advanced per frame in a timing anomaly's segment (``speed``: the spec's ``speed_factor``)."""
 
@@ -49,7 +50,7 @@ class AnomalyDigitsSpec:
 
     num_scenes: int = 8
     train_per_scene: int = 8
-    test_per_scene: int = 4
+    test_per_scene: int = 12
     num_frames: int = 64
     size: int = 64
     fps: int = 25
@@ -123,7 +124,7 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
     digits = _load_digit_images()
     rng = np.random.default_rng(spec.seed)
     kinds = ("normal", *ANOMALIES)
-    count, sources = 0, []
+    sources = []
     for scene in range(spec.num_scenes):
         source = _make_source(rng, digits, spec.size)
         sources.append(source)
@@ -131,10 +132,12 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
             cls = NORMAL_MOTIONS[(scene + i) % len(NORMAL_MOTIONS)]
             traj = _trajectory(cls, rng, spec.num_frames, spec.size, source.sprite.shape[-1])
             write_video(root / "train" / f"s{scene:02d}_{i:02d}_{cls}.avi", _render(source, traj, spec.size), spec.fps)
+    test_rng = np.random.default_rng([spec.seed, 2])
+    for scene, source in enumerate(sources):
         for i in range(spec.test_per_scene):
-            kind, cls = kinds[count % len(kinds)], NORMAL_MOTIONS[int(rng.integers(len(NORMAL_MOTIONS)))]
-            count += 1
-            frames, mask = _test_video(kind, source, cls, spec, rng)
+            kind = kinds[(scene * spec.test_per_scene + i) % len(kinds)]
+            cls = NORMAL_MOTIONS[int(test_rng.integers(len(NORMAL_MOTIONS)))]
+            frames, mask = _test_video(kind, source, cls, spec, test_rng)
             name = f"s{scene:02d}_{i:02d}_{kind}"
             write_video(root / "test" / f"{name}.avi", frames, spec.fps)
             np.save(root / "test" / f"{name}.npy", mask)

@@ -106,7 +106,7 @@ def _trajectory(
     if cls.startswith("Move"):
         travel = size - 2 * margin
         speed = min(rng.uniform(0.5, 1.0) * travel / max(pace - 1, 1), travel / max(t - 1, 1))
-        start = rng.uniform(margin, size - margin - speed * (t - 1))
+        start = rng.uniform(margin, max(margin, size - margin - speed * (t - 1)))  # equal but for rounding at top speed
         path = start + speed * steps
         sign_path = {"MoveRight": path, "MoveDown": path, "MoveLeft": size - path, "MoveUp": size - path}[cls]
         if cls in ("MoveLeft", "MoveRight"):

@@ -12,13 +12,13 @@ import yaml
 
 from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits, AnomalyDigitsSpec, _test_video, segment_times
 from data_modules.moving_digits import _load_digit_images, _make_source, _trajectory
-from data_modules.video_io import probe_video
+from data_modules.video_io import iter_frame_chunks, probe_video
 from tests.serving_helpers import encoder_checkpoint, small_video
+from videovision.anomaly.metrics import micro_auroc
 from videovision.anomaly.pipeline import encode_split
 from videovision.checkpoints import RUN_CONFIG_KEY
 from videovision.config import compose, experiments_dir
 from videovision.serving.anomaly import ServedScorer
-from videovision.serving.stream import decode_frames
 from videovision.tools import TOOLS
 from videovision.tools.anomaly import (
     BENCH_SCORERS,
@@ -27,6 +27,8 @@ from videovision.tools.anomaly import (
     _pretrain,
     _score_encoder,
     build,
+    combined_intervals,
+    print_intervals,
     print_table,
 )
 from videovision.tracking.features import load_encoder
@@ -95,6 +97,14 @@ def test_weakly_labelled_videos_leave_every_other_generated_file_unchanged(tiny_
             assert (tmp_path / split / name).read_bytes() == (tiny_anomaly_digits.root / split / name).read_bytes()
 
 
+def test_the_number_of_test_videos_leaves_the_training_videos_unchanged(tiny_anomaly_digits, tmp_path):
+    fewer = AnomalyDigits(str(tmp_path), **{**TINY, "test_per_scene": 1}, **TINY_SEGMENTS)
+    fewer.prepare()
+    assert len(fewer.anomaly_records("test")) == 2
+    for name in sorted(p.name for p in (tiny_anomaly_digits.root / "train").iterdir()):
+        assert (tmp_path / "train" / name).read_bytes() == (tiny_anomaly_digits.root / "train" / name).read_bytes()
+
+
 @pytest.mark.parametrize("motion", ["MoveRight", "MoveDown"])
 def test_a_speed_video_moves_at_a_normal_speed_outside_its_burst(motion):
     """The speed anomaly's long trajectory keeps a normal video's per-frame speed (it used to play at about half)."""
@@ -161,7 +171,7 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
         TOOLS["anomaly"](["score", "--config", str(path), "--checkpoint", str(other)])  # features would mean else
     served = ServedScorer(out / "scorer.pt")  # what serve --anomaly loads gives anomaly score's values
     record = tiny_anomaly_digits.anomaly_records("test")[0]
-    frames = np.stack([frame for _, frame in decode_frames(str(record.path))])
+    frames = np.concatenate(list(iter_frame_chunks(record.path, probe_video(record.path))))  # the decoder score used
     raw = np.load(out / "scores" / f"{record.name}.npy")
     expected = (raw - float(served.scorer.train_mean)) / float(served.scorer.train_std)
     np.testing.assert_allclose(served.video_scores(served.frame_features()(frames)), expected, rtol=1e-4, atol=1e-4)
@@ -216,15 +226,24 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     for whole, in_chunks in zip(split["test"].features, chunked.features):  # 30 frames as 4 x 7 + 2
         torch.testing.assert_close(in_chunks, whole)
     results = {}
-    _score_encoder(base, settings, None, split["train"], split["test"], tmp_path, results, "random_init")
+    combined = _score_encoder(base, settings, None, split["train"], split["test"], tmp_path, results, "random_init")
     assert list(results) == [*BENCH_SCORERS, "combined", *WEAK_SCORERS]
     for row in results.values():
         cell = row["random_init"]
         assert list(cell["micro_auroc_by_kind"]) == list(ANOMALIES) and 0 <= cell["micro_auroc"] <= 1
+    labels = split["test"].labels
+    assert micro_auroc(combined, labels) == pytest.approx(results["combined"]["random_init"]["micro_auroc"])
+    shifted = [s + 1.0 for s in combined]  # the same ranking within and across videos: no difference in any round
+    intervals = combined_intervals({"random_init": combined, "shifted": shifted}, labels)
+    low, high = intervals["micro_auroc"]["random_init"]
+    assert low <= results["combined"]["random_init"]["micro_auroc"] <= high
+    assert intervals["minus_random_init"] == {"shifted": (0.0, 0.0)}
     print_table(results, 1.0, 2.0)
+    print_intervals(intervals)
     printed = capsys.readouterr().out
     assert "Micro AUROC per injected kind" in printed and "| speed      | random_init |" in printed
     assert "1.0 min wall, 2.0 min CPU" in printed
+    assert "shifted - random_init [+0.000, +0.000]" in printed
 
 
 def test_bench_refuses_an_interrupted_pretraining_checkpoint_or_one_on_other_frames(tmp_path):

@@ -8,7 +8,8 @@
   ``metrics.json`` (micro and macro frame-level AUROC), ``timelines/<video>.png`` and ``summary.png``;
 - ``bench``: the embedded benchmark: generate anomalous moving digits, pretrain VCOP and SimCLR on its normal
   training videos (the demo configs, through :mod:`videovision.runs`), then every scorer x encoder (random init,
-  SimCLR, VCOP) -> micro and macro AUROC and run time, printed as a table and saved to ``<run_dir>/results.json``.
+  SimCLR, VCOP) -> micro and macro AUROC and run time, printed as a table and saved to ``<run_dir>/results.json``,
+  with 95 % bootstrap intervals over test videos of ``combined``'s micro AUROC and of its gain over random init.
 
 A config names ``reader`` (an :class:`AnomalyReader`), ``encoder``, ``checkpoint`` (null = random init),
 ``scorer`` (a ``class_path``), ``frame_size`` (px, or ``auto``: sized from the training videos as the demo
@@ -30,6 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 import yaml
 from jsonargparse import ArgumentParser
@@ -40,6 +42,7 @@ from data_modules.recipe import frame_size as recipe_frame_size
 
 from .. import runs
 from ..anomaly.features import RESIDUAL_GAP
+from ..anomaly.intervals import BOOTSTRAP_ROUNDS, micro_auroc_resamples, percentile_interval
 from ..anomaly.metrics import gaussian_smooth, micro_auroc_by_group
 from ..anomaly.pipeline import EncodedSplit, encode_split, probe_split, score_split, write_results
 from ..anomaly.scorers import AnomalyScorer, CombinedScorer
@@ -209,8 +212,8 @@ def _stage(stages: dict[str, dict[str, float]], name: str) -> Iterator[None]:
 
 
 def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
-    """Every scorer x encoder on the embedded benchmark; prints and saves the table, the AUROC per injected kind and
-    the wall and CPU time of every stage."""
+    """Every scorer x encoder on the embedded benchmark; prints and saves the table, the AUROC per injected kind, the
+    bootstrap intervals of ``combined`` and the wall and CPU time of every stage."""
     start, stages = time.time(), {}
     base = compose(config)
     with _stage(stages, "generate data"):
@@ -221,6 +224,7 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
         with _stage(stages, f"pretrain {name}"):
             checkpoints[name] = _pretrain(name, base["reader"], run_dir, pretrain_epochs, built["encoder"].frame_input)
     results: dict[str, dict[str, Any]] = {}
+    combined: dict[str, list[np.ndarray]] = {}  # smoothed frame scores of `combined` per encoder
     for encoder_name, checkpoint in checkpoints.items():
         with _stage(stages, f"{encoder_name}: encode every frame"):
             torch.manual_seed(RANDOM_INIT_SEED)  # the random-init column is the same on every run
@@ -229,16 +233,22 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
             size, gap = resolve_frame_size(settings, cache), settings["residual_gap"]
             train, test = (encode_split(encoder, reader, split, cache, size, gap) for split in ("train", "test"))
         with _stage(stages, f"{encoder_name}: fit and score {len(BENCH_SCORERS) + 1 + len(WEAK_SCORERS)} scorers"):
-            _score_encoder(base, settings, checkpoint, train, test, run_dir / encoder_name, results, encoder_name)
+            combined[encoder_name] = _score_encoder(
+                base, settings, checkpoint, train, test, run_dir / encoder_name, results, encoder_name
+            )
+    with _stage(stages, f"bootstrap intervals ({BOOTSTRAP_ROUNDS} rounds)"):
+        intervals = combined_intervals(combined, test.labels)
     summary = {
         "minutes": round((time.time() - start) / 60, 2),
         "cpu_minutes": round(sum(s["cpu_s"] for s in stages.values()) / 60, 2),
         "pretrain_epochs": pretrain_epochs,
         "stages": stages,
         "results": results,
+        "combined_intervals": intervals,
     }
     (run_dir / "results.json").write_text(json.dumps(summary, indent=2))
     print_table(results, summary["minutes"], summary["cpu_minutes"])
+    print_intervals(intervals)
     return summary
 
 
@@ -251,13 +261,15 @@ def _score_encoder(
     out_root: Path,
     results: dict[str, dict[str, Any]],
     encoder_name: str,
-) -> None:
+) -> list[np.ndarray]:
     """Fit every bench scorer (and the one-class scorers' combination) on one encoder's training features, score the
-    test features and add micro / macro AUROC and the AUROC per injected kind to ``results``."""
+    test features and add micro / macro AUROC and the AUROC per injected kind to ``results``; returns the smoothed
+    frame scores of ``combined``, one (N_v,) array per test video."""
     encoder, sigma = settings["encoder"], settings["sigma"]
     kinds = [kind_of(name) for name in test.names]
     anomalous = [r.anomalous for r in train.records]
     fitted: dict[str, AnomalyScorer] = {}
+    combined: list[np.ndarray] = []
     for scorer_name in (*BENCH_SCORERS, "combined", *WEAK_SCORERS):
         begin = time.time()
         out_dir = out_root / scorer_name
@@ -280,6 +292,30 @@ def _score_encoder(
             "seconds": round(time.time() - begin, 1),
         }
         print(f"{encoder_name} {scorer_name}: micro {metrics['micro_auroc']:.3f} macro {metrics['macro_auroc']:.3f}")
+        if scorer_name == "combined":
+            combined = smoothed
+    return combined
+
+
+def combined_intervals(combined: dict[str, list[np.ndarray]], labels: list[np.ndarray]) -> dict[str, Any]:
+    """95 % bootstrap intervals over test videos of ``combined``'s micro AUROC per encoder and of each encoder's
+    difference from random init, on the same resamples (:mod:`videovision.anomaly.intervals`)."""
+    resampled = micro_auroc_resamples(combined, labels)
+    baseline = resampled["random_init"]
+    return {
+        "rounds": BOOTSTRAP_ROUNDS,
+        "micro_auroc": {e: percentile_interval(r) for e, r in resampled.items()},
+        "minus_random_init": {e: percentile_interval(r - baseline) for e, r in resampled.items() if e != "random_init"},
+    }
+
+
+def print_intervals(intervals: dict[str, Any]) -> None:
+    """The intervals of :func:`combined_intervals`, one line each."""
+    print(f"\ncombined, micro AUROC: 95 % interval over {intervals['rounds']} bootstrap resamples of the test videos")
+    for encoder, (low, high) in intervals["micro_auroc"].items():
+        print(f"  {encoder:<11} [{low:.3f}, {high:.3f}]")
+    for encoder, (low, high) in intervals["minus_random_init"].items():
+        print(f"  {encoder} - random_init [{low:+.3f}, {high:+.3f}]")
 
 
 def print_table(results: dict[str, dict[str, dict[str, Any]]], minutes: float, cpu_minutes: float) -> None:
