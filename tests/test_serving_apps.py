@@ -48,7 +48,8 @@ def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path, frame_input)
     offline = served.video_scores(features)  # = (anomaly score's raw score - train mean) / train std
     raw = served.scorer.score(served.encoder, features)
     np.testing.assert_allclose(offline, (raw - float(served.scorer.train_mean)) / float(served.scorer.train_std))
-    np.testing.assert_allclose([streamed[f] for f in range(20)], offline, rtol=1e-5, atol=1e-6)
+    scale = np.abs(offline).max()  # float32 step-vs-sequence rounding, relative to the video's largest score
+    np.testing.assert_allclose([streamed[f] for f in range(20)], offline, rtol=1e-5, atol=1e-5 * scale)
     assert np.ptp(offline) > 0
 
 
