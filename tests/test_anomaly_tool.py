@@ -28,6 +28,7 @@ from videovision.tools.anomaly import (
     _score_encoder,
     build,
     combined_intervals,
+    full_reader_config,
     print_intervals,
     print_table,
 )
@@ -246,16 +247,25 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     assert "shifted - random_init [+0.000, +0.000]" in printed
 
 
-def test_bench_refuses_an_interrupted_pretraining_checkpoint_or_one_on_other_frames(tmp_path):
+def test_bench_refuses_an_interrupted_pretraining_checkpoint_or_one_on_other_frames_or_data(tmp_path):
     checkpoint = tmp_path / "pretrain_vcop" / "checkpoints" / "last.ckpt"
     checkpoint.parent.mkdir(parents=True)
-    residual = {"model": {"init_args": {"encoder": {"init_args": {"frame_input": "residual"}}}}}
-    torch.save({"epoch": 20, "state_dict": {}, RUN_CONFIG_KEY: residual}, checkpoint)
+    reader = {"class_path": "data_modules.anomaly_digits.AnomalyDigits", "init_args": {"root": "data/anomaly_digits"}}
+    saved = full_reader_config(reader)  # as a run's config keeps it: every default filled in
+    assert saved["init_args"]["test_per_scene"] == AnomalyDigitsSpec().test_per_scene
+    run_config = {
+        "model": {"init_args": {"encoder": {"init_args": {"frame_input": "residual"}}}},
+        "data": {"init_args": {"reader": saved}},
+    }
+    torch.save({"epoch": 20, "state_dict": {}, RUN_CONFIG_KEY: run_config}, checkpoint)
     with pytest.raises(ValueError, match=r"last\.ckpt holds 20 of the 50 pretraining epochs .*--pretrain-epochs 20"):
-        _pretrain("vcop", {}, tmp_path, 50, "residual")
-    assert _pretrain("vcop", {}, tmp_path, 20, "residual") == str(checkpoint)
+        _pretrain("vcop", reader, tmp_path, 50, "residual")
+    assert _pretrain("vcop", reader, tmp_path, 20, "residual") == str(checkpoint)
     with pytest.raises(ValueError, match=r"last\.ckpt was pretrained on residual frames and the bench.s encoder reads"):
-        _pretrain("vcop", {}, tmp_path, 20, "rgb")
+        _pretrain("vcop", reader, tmp_path, 20, "rgb")
+    fewer = {**reader, "init_args": {**reader["init_args"], "test_per_scene": 4}}  # the set before it grew
+    with pytest.raises(ValueError, match=r"last\.ckpt was pretrained on other data .*'test_per_scene': 12.*delete it"):
+        _pretrain("vcop", fewer, tmp_path, 20, "residual")
 
 
 def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_anomaly_digits, tmp_path):

@@ -47,8 +47,8 @@ from ..anomaly.metrics import gaussian_smooth, micro_auroc_by_group
 from ..anomaly.pipeline import EncodedSplit, encode_split, probe_split, score_split, write_results
 from ..anomaly.scorers import AnomalyScorer, CombinedScorer
 from ..checkpoints import (
+    RUN_CONFIG_KEY,
     checkpoint_frame_input,
-    load_checkpoint_entry,
     load_checkpoint_file,
     load_encoder_weights,
     load_state_dict_file,
@@ -163,18 +163,34 @@ def score(settings: dict[str, Any], plots: bool = True) -> dict[str, Any]:
     return metrics
 
 
+def full_reader_config(reader: dict) -> dict:
+    """``reader`` (``class_path`` + ``init_args``) with every init argument it leaves to its default filled in, as a
+    run's saved config holds it."""
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_argument("--reader", type=AnomalyReader)
+    return parser.parse_object({"reader": reader}).reader.as_dict()
+
+
 def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int, frame_input: str) -> str:
     """The checkpoint of ``name``'s demo pretraining on ``reader``'s normal training videos: reused when a finished
-    one on the same kind of frames is there, else trained."""
+    one on the same data and the same kind of frames is there, else trained."""
     checkpoint = run_dir / f"pretrain_{name}" / "checkpoints" / "last.ckpt"
     if checkpoint.exists():
-        trained_on = checkpoint_frame_input(load_checkpoint_file(checkpoint))
+        loaded = load_checkpoint_file(checkpoint)
+        trained_on = checkpoint_frame_input(loaded)
         if trained_on != frame_input:
             raise ValueError(
                 f"{checkpoint} was pretrained on {trained_on} frames and the bench's encoder reads {frame_input} "
                 f"frames (encoder.init_args.frame_input): delete it to pretrain {name} again"
             )
-        done = load_checkpoint_entry(checkpoint, "epoch")
+        run_config = loaded.get(RUN_CONFIG_KEY, {}) if isinstance(loaded, dict) else {}
+        saved = run_config.get("data", {}).get("init_args", {}).get("reader")
+        if saved is None or full_reader_config(saved) != full_reader_config(reader):
+            raise ValueError(
+                f"{checkpoint} was pretrained on other data (data.init_args.reader: {saved}) than the bench reads "
+                f"({full_reader_config(reader)}): delete it to pretrain {name} again"
+            )
+        done = loaded["epoch"]  # a Lightning checkpoint with a run config: saved by a VideoVision run
         if done < epochs:  # an interrupted run saves last.ckpt too: never take it for a finished one
             raise ValueError(
                 f"{checkpoint} holds {done} of the {epochs} pretraining epochs asked for (an interrupted run): "
