@@ -117,13 +117,19 @@ def load_classifier_weights(net: nn.Module, path: str, arch: str, head: str = "f
         raise ValueError(f"{path}: does not fit {arch}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
+def run_config_entry(checkpoint: object, key: str) -> dict | None:
+    """The ``class_path`` + ``init_args`` at the dotted ``key`` (``model.init_args.encoder``) of a loaded checkpoint's
+    run config, or None where it has none (a plain state dict, a checkpoint from before run configs were kept)."""
+    entry = checkpoint.get(RUN_CONFIG_KEY, {}) if isinstance(checkpoint, dict) else {}
+    for part in key.split("."):
+        entry = entry.get(part, {}) if isinstance(entry, dict) else {}
+    return entry if isinstance(entry, dict) and entry else None
+
+
 def run_encoder_config(checkpoint: object) -> dict | None:
     """The encoder's ``class_path`` + ``init_args`` in a loaded checkpoint's run config (``model.init_args.encoder``),
-    or None where it has none (a plain state dict, a checkpoint from before run configs were kept)."""
-    if not isinstance(checkpoint, dict):
-        return None
-    encoder = checkpoint.get(RUN_CONFIG_KEY, {}).get("model", {}).get("init_args", {}).get("encoder")
-    return encoder if isinstance(encoder, dict) else None
+    or None where it has none."""
+    return run_config_entry(checkpoint, "model.init_args.encoder")
 
 
 def checkpoint_frame_input(checkpoint: object) -> str:

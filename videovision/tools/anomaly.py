@@ -47,11 +47,11 @@ from ..anomaly.metrics import gaussian_smooth, micro_auroc_by_group
 from ..anomaly.pipeline import EncodedSplit, encode_split, probe_split, score_split, write_results
 from ..anomaly.scorers import AnomalyScorer, CombinedScorer
 from ..checkpoints import (
-    RUN_CONFIG_KEY,
     checkpoint_frame_input,
     load_checkpoint_file,
     load_encoder_weights,
     load_state_dict_file,
+    run_config_entry,
 )
 from ..config import compose, override
 from ..models.encoder import ClipEncoder
@@ -183,12 +183,11 @@ def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int, frame_input: 
                 f"{checkpoint} was pretrained on {trained_on} frames and the bench's encoder reads {frame_input} "
                 f"frames (encoder.init_args.frame_input): delete it to pretrain {name} again"
             )
-        run_config = loaded.get(RUN_CONFIG_KEY, {}) if isinstance(loaded, dict) else {}
-        saved = run_config.get("data", {}).get("init_args", {}).get("reader")
-        if saved is None or full_reader_config(saved) != full_reader_config(reader):
+        saved, reads = run_config_entry(loaded, "data.init_args.reader"), full_reader_config(reader)
+        if saved is None or full_reader_config(saved) != reads:
             raise ValueError(
                 f"{checkpoint} was pretrained on other data (data.init_args.reader: {saved}) than the bench reads "
-                f"({full_reader_config(reader)}): delete it to pretrain {name} again"
+                f"({reads}): delete it to pretrain {name} again"
             )
         done = loaded["epoch"]  # a Lightning checkpoint with a run config: saved by a VideoVision run
         if done < epochs:  # an interrupted run saves last.ckpt too: never take it for a finished one
