@@ -36,10 +36,12 @@ from .moving_digits import _load_digit_images, _make_source, _render, _trajector
 NORMAL_MOTIONS = ("MoveRight", "MoveDown", "RotateClockwise", "ZoomIn")
 ANOMALIES = ("reversed", "frozen", "speed", "unseen_motion", "intruder")
 _MARKER = "anomaly_digits.json"
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 """Written into the marker beside the spec: a folder made by an older generator is made again. 2: timing anomalies
 resume playback where their segment left it (1 cut back to normal playback, a jump labelled normal). 3: test videos
-come from their own random stream, so the training videos do not depend on how many test videos there are."""
+come from their own random stream, so the training videos do not depend on how many test videos there are. 4: a
+rotating digit's speed burst turns no further in all than a normal video (3 turned it on to orientations that no
+training video shows, in frames labelled normal); normal and other videos are unchanged."""
 TIMING_STEPS = {"reversed": -1, "frozen": 0}
 """Source frames advanced per frame in a timing anomaly's segment (``speed``: the spec's ``speed_factor``)."""
 

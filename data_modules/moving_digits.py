@@ -114,7 +114,8 @@ def _trajectory(
         else:
             cy = sign_path
     elif cls.startswith("Rotate"):
-        omega = rng.uniform(math.pi / 2, 1.5 * math.pi) / max(pace - 1, 1)
+        turn = rng.uniform(math.pi / 2, 1.5 * math.pi)
+        omega = min(turn / max(pace - 1, 1), 1.5 * math.pi / max(t - 1, 1))  # never past the usual 1.5 pi in all
         angle = angle + (omega if cls == "RotateClockwise" else -omega) * steps
     else:
         growth, low = rng.uniform(1.8, 2.6), rng.uniform(0.55, 0.75)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import numpy as np
@@ -117,6 +118,20 @@ def test_a_speed_video_moves_at_a_normal_speed_outside_its_burst(motion):
         assert np.allclose(speed, speed[0], atol=1e-4)
         assert 0.5 * travel / (t - 1) - 1e-4 <= speed[0] <= travel / (t - 1) + 1e-4  # a normal video's range
         assert long[:, :2].min() >= sprite / 2 - 1e-3 and long[:, :2].max() <= size - sprite / 2 + 1e-3
+
+
+def test_a_speed_video_turns_no_further_than_a_normal_one():
+    """A long rotation turns at a normal video's per-frame rate but no further in all than a normal video's 1.5 pi,
+    so its frames outside the burst show no orientation that normal training videos never show."""
+    t, size, sprite = 64, 64, 20
+    for seed in range(50):
+        normal = _trajectory("RotateClockwise", np.random.default_rng(seed), t, size, sprite)
+        long = _trajectory("RotateClockwise", np.random.default_rng(seed), t + 48, size, sprite, pace=t)
+        rate = np.diff(long[:, 2])
+        assert np.allclose(rate, rate[0], atol=1e-5)
+        assert (math.pi / 2) / (t - 1) - 1e-5 <= rate[0] <= 1.5 * math.pi / (t - 1) + 1e-5
+        assert long[-1, 2] - long[0, 2] <= 1.5 * math.pi + 1e-4
+        assert normal[-1, 2] - normal[0, 2] <= 1.5 * math.pi + 1e-4
 
 
 def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tiny_anomaly_digits, tmp_path):
