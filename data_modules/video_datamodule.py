@@ -7,7 +7,6 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info
@@ -17,7 +16,7 @@ from .clip_dataset import ClipDataset, collate_clips
 from .clip_samplers import ClipSampler, UniformClipSampler
 from .metadata import probe_videos
 from .readers import DatasetReader, MissingSplitError, Split, VideoRecord, holdout_split
-from .recipe import frame_size
+from .recipe import auto_frame_size
 from .subsets import few_labels
 from .transforms import ClipTransform, EvalTransform, TrainAugmentation
 
@@ -190,14 +189,8 @@ class VideoDataModule(LightningDataModule):
             records = self.records("train")
         except MissingSplitError:
             records = self.records(self.predict_split)
-        metas = [m for m in probe_videos([r.path for r in records], self.cache_file).values() if not isinstance(m, str)]
-        sides = [min(m.height, m.width) for m in metas]
-        size = frame_size(sides)
-        fps = sorted(m.fps for m in metas)[len(metas) // 2]
-        rank_zero_info(
-            f"frame size 'auto': {size} px (a quarter of the median short side, {int(np.median(sides))} px, of "
-            f"{len(metas)} training videos; median {fps:g} fps). Set the transforms' crop_size/resize to override."
-        )
+        size, sized_from = auto_frame_size([r.path for r in records], self.cache_file)
+        rank_zero_info(f"{sized_from}. Set the transforms' crop_size/resize to override.")
         self.load_state_dict({"frame_size": size})
 
     def state_dict(self) -> dict:

@@ -218,8 +218,8 @@ def test_the_generic_config_sizes_frames_from_the_training_videos(tmp_path, caps
     path = tmp_path / "generic.yaml"
     path.write_text(yaml.safe_dump(config))
     TOOLS["anomaly"](["fit", "--config", str(path), "--set", f"reader.init_args.root={root}"])
-    assert (
-        "frame size 'auto': 48 px (a quarter of the median short side of 2 training videos)" in capsys.readouterr().out
+    assert "frame size 'auto': 48 px (a quarter of the median short side, 192 px, of 2 training videos" in (
+        capsys.readouterr().out
     )
     assert yaml.safe_load((tmp_path / "out" / "scorer.yaml").read_text())["frame_size"] == 48
     metrics = TOOLS["anomaly"](["score", "--config", str(path), "--set", f"reader.init_args.root={root}"])

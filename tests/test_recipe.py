@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from data_modules import UCF101, EvalTransform, RandomClipSampler, TrainAugmentation, VideoDataModule
-from data_modules.recipe import frame_size
+from data_modules.recipe import auto_frame_size, frame_size
+from tests.serving_helpers import small_video
 
 
 def test_frame_size_is_a_quarter_of_the_median_short_side_in_steps_of_16_within_bounds():
@@ -16,6 +17,18 @@ def test_frame_size_is_a_quarter_of_the_median_short_side_in_steps_of_16_within_
     assert frame_size([1080]) == 112  # 270 -> the ceiling, 112
     with pytest.raises(ValueError, match="at least one decodable"):
         frame_size([])
+
+
+def test_auto_frame_size_reads_the_decodable_videos_and_says_what_it_was_sized_from(tmp_path):
+    for name, (height, width) in {"a": (192, 256), "b": (240, 320), "c": (480, 640)}.items():
+        small_video(tmp_path / f"{name}.avi", num_frames=4, height=height, width=width)
+    (tmp_path / "broken.avi").write_bytes(b"not a video")
+    paths = [str(tmp_path / f"{name}.avi") for name in ("a", "b", "c", "broken")]
+    size, sized_from = auto_frame_size(paths, tmp_path / "metadata.json")
+    assert size == 64  # median short side 240 / 4 = 60 -> 64; the broken file is left out
+    assert sized_from.startswith("frame size 'auto': 64 px (a quarter of the median short side, 240 px, of 3 training")
+    with pytest.raises(ValueError, match="at least one decodable"):
+        auto_frame_size(paths[-1:], tmp_path / "metadata.json")
 
 
 def test_auto_sizes_resolve_once_and_explicit_sizes_win():

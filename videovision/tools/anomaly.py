@@ -38,13 +38,13 @@ from jsonargparse import ArgumentParser
 
 from data_modules.anomaly_digits import kind_of
 from data_modules.anomaly_readers import AnomalyReader
-from data_modules.recipe import frame_size as recipe_frame_size
+from data_modules.recipe import auto_frame_size
 
 from .. import runs
 from ..anomaly.features import RESIDUAL_GAP
 from ..anomaly.intervals import BOOTSTRAP_ROUNDS, micro_auroc_resamples, percentile_interval
 from ..anomaly.metrics import gaussian_smooth, micro_auroc_by_group
-from ..anomaly.pipeline import EncodedSplit, encode_split, probe_split, score_split, write_results
+from ..anomaly.pipeline import EncodedSplit, encode_split, score_split, write_results
 from ..anomaly.scorers import AnomalyScorer, CombinedScorer
 from ..checkpoints import (
     checkpoint_frame_input,
@@ -99,10 +99,8 @@ def resolve_frame_size(settings: dict[str, Any], cache_file: Path) -> int:
     videos' median short side within 32-112 px), what ``crop_size: auto`` gave the encoder's pretraining on them."""
     if settings["frame_size"] != "auto":
         return settings["frame_size"]
-    _, metas, bad = probe_split(settings["reader"], "train", cache_file)
-    sides = [min(m.height, m.width) for path, m in metas.items() if path not in bad]
-    size = recipe_frame_size(sides)
-    print(f"frame size 'auto': {size} px (a quarter of the median short side of {len(sides)} training videos)")
+    size, sized_from = auto_frame_size([r.path for r in settings["reader"].anomaly_records("train")], cache_file)
+    print(sized_from)
     return size
 
 
