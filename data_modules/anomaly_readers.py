@@ -27,6 +27,7 @@ self-supervised run can pretrain through :class:`VideoDataModule`: on the traini
 
 from __future__ import annotations
 
+import logging
 import re
 from abc import abstractmethod
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ import numpy as np
 
 from .frame_folders import IMAGE_SUFFIXES
 from .readers import VIDEO_SUFFIXES, DatasetReader, Split, VideoRecord
+
+log = logging.getLogger(__name__)
 
 AnomalySplit = Literal["train", "test"]
 
@@ -111,6 +114,17 @@ def _name(path: Path) -> str:
     return path.stem if path.is_file() else path.name
 
 
+def _refuse_orphans(labels: list[Path], names: set[str], name_of, folder: Path) -> None:
+    """Raise, naming the first, for ground-truth files whose video (``name_of(label)``) is not among ``names``: its
+    frames would otherwise leave the metric unseen."""
+    orphans = sorted(p for p in labels if name_of(p) not in names)
+    if orphans:
+        raise AnnotationError(
+            f"{orphans[0]}: ground truth without a video (or with an empty frame folder) of that name in {folder}"
+            f" ({len(orphans)} in all)"
+        )
+
+
 def _load_mask(path: Path) -> np.ndarray:
     if not path.is_file():
         raise AnnotationError(f"ground-truth mask not found: {path}")
@@ -146,9 +160,11 @@ class ShanghaiTech(AnomalyReader):
     def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
         if split == "train":
             return [AnomalyRecord(str(p), p.stem) for p in _videos_in(self._root / "training" / "videos")]
-        masks = self._root / "testing" / "test_frame_mask"
+        masks, frames = self._root / "testing" / "test_frame_mask", self._root / "testing" / "frames"
+        folders = _videos_in(frames)
+        _refuse_orphans(list(masks.glob("*.npy")), {f.name for f in folders}, lambda p: p.stem, frames)
         out = []
-        for folder in _videos_in(self._root / "testing" / "frames"):
+        for folder in folders:
             mask_file = masks / f"{folder.name}.npy"
             out.append(AnomalyRecord(str(folder), folder.name, mask=_load_mask(mask_file), source=str(mask_file)))
         return out
@@ -161,9 +177,18 @@ class Avenue(AnomalyReader):
     def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
         if split == "train":
             return [AnomalyRecord(str(p), p.stem) for p in _videos_in(self._root / "training_videos")]
+        folder, labels = self._root / "testing_videos", self._root / "testing_label_mask"
+        videos = _videos_in(folder)
+        for video in videos:
+            if not video.stem.isdigit():
+                raise AnnotationError(
+                    f"{video}: Avenue test videos are numbered (NN.avi) to pair with {labels}/<n>_label.mat"
+                )
+        numbers = {str(int(v.stem)) for v in videos}
+        _refuse_orphans(list(labels.glob("*_label.mat")), numbers, lambda p: p.name.removesuffix("_label.mat"), folder)
         out = []
-        for video in _videos_in(self._root / "testing_videos"):
-            mat = self._root / "testing_label_mask" / f"{int(video.stem)}_label.mat"
+        for video in videos:
+            mat = labels / f"{int(video.stem)}_label.mat"
             out.append(AnomalyRecord(str(video), video.stem, mask=self._mask(mat), source=str(mat)))
         return out
 
@@ -173,7 +198,10 @@ class Avenue(AnomalyReader):
 
         if not path.is_file():
             raise AnnotationError(f"ground-truth mask not found: {path}")
-        content = loadmat(path)
+        try:
+            content = loadmat(path)
+        except Exception as exc:  # v7.3 (HDF5) or not a .mat file: scipy raises any of several errors
+            raise AnnotationError(f"{path}: not a MATLAB v5 .mat file that scipy reads ({exc})") from exc
         if "volLabel" not in content:
             raise AnnotationError(f"{path}: no 'volLabel' variable (found {sorted(k for k in content if k[0] != '_')})")
         cells = np.asarray(content["volLabel"], dtype=object).reshape(-1)
@@ -241,12 +269,22 @@ class UCFCrime(AnomalyReader):
         self.annotation = Path(annotation) if annotation else self._root / self.ANNOTATION
 
     def _index(self) -> dict[str, Path]:
+        """Every video under root by file name. A second file of the same name and size is a copy, kept once (the
+        distribution's ``Normal_Videos_event`` folder repeats 50 of the test normals); of another size, it raises."""
         found: dict[str, Path] = {}
+        copies = 0
         for path in sorted(self._root.rglob("*")):
-            if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
+            if path.suffix.lower() in VIDEO_SUFFIXES and not path.name.startswith(".") and path.is_file():
                 if path.name in found:
-                    raise AnnotationError(f"{path}: the same file name also lies at {found[path.name]}")
+                    if path.stat().st_size != found[path.name].stat().st_size:
+                        raise AnnotationError(
+                            f"{path}: another video of the same file name, of another size, lies at {found[path.name]}"
+                        )
+                    copies += 1
+                    continue
                 found[path.name] = path
+        if copies:
+            log.info("UCF-Crime at %s: %d videos found twice (same name and size) are read once", self._root, copies)
         return found
 
     def _test_rows(self) -> list[tuple[str, str, tuple[tuple[int, int], ...]]]:
@@ -259,7 +297,10 @@ class UCFCrime(AnomalyReader):
                 continue
             if len(fields) != 6:
                 raise AnnotationError(f"{self.annotation}:{n}: expected 'name class s1 e1 s2 e2', got {line!r}")
-            bounds = [int(v) for v in fields[2:]]
+            try:
+                bounds = [int(v) for v in fields[2:]]
+            except ValueError as exc:
+                raise AnnotationError(f"{self.annotation}:{n}: frame numbers must be integers, got {line!r}") from exc
             spans = tuple((s, e) for s, e in zip(bounds[::2], bounds[1::2]) if s != -1)
             rows.append((fields[0], fields[1], spans))
         return rows
@@ -300,10 +341,7 @@ class GenericAnomaly(AnomalyReader):
             weak = _videos_in(self._root / self.WEAK) if (self._root / self.WEAK).is_dir() else []
             normal = [AnomalyRecord(str(p), _name(p), anomalous=False) for p in videos]
             return normal + [AnomalyRecord(str(p), _name(p), anomalous=True) for p in weak]
-        names = {_name(p) for p in videos}
-        orphans = sorted(p for p in folder.glob("*.npy") if p.stem not in names)
-        if orphans:
-            raise AnnotationError(f"{orphans[0]}: a mask without a video of that name in {folder}")
+        _refuse_orphans(list(folder.glob("*.npy")), {_name(p) for p in videos}, lambda p: p.stem, folder)
         out = []
         for p in videos:
             name = _name(p)

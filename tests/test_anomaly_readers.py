@@ -48,6 +48,15 @@ def test_shanghaitech_frame_folders_decode_and_masks_fit(tmp_path):
     assert [r.path for r in reader.records("train")] == [r.path for r in reader.anomaly_records("train")]
 
 
+def test_shanghaitech_a_mask_without_its_frames_raises_rather_than_leaving_the_metric(tmp_path):
+    _frames(tmp_path / "testing" / "frames" / "01_0014", ["000.jpg"])
+    (tmp_path / "testing" / "frames" / "01_0015").mkdir()  # a half-finished unpack: no frames yet
+    for name in ("01_0014", "01_0015"):
+        np.save(_touch(tmp_path / "testing" / "test_frame_mask" / f"{name}.npy"), np.array([0]))
+    with pytest.raises(AnnotationError, match=r"test_frame_mask/01_0015\.npy: ground truth without a video"):
+        ShanghaiTech(str(tmp_path)).anomaly_records("test")
+
+
 def _missing_mask(tmp_path):
     _frames(tmp_path / "testing" / "frames" / "01_0014", ["000.jpg"])
     (tmp_path / "testing" / "test_frame_mask").mkdir(parents=True)
@@ -85,8 +94,18 @@ def test_avenue_vollabel_cells_any_pixel_marks_the_frame(tmp_path):
     assert frame_labels(test, 3).tolist() == [0, 1, 0]
     with pytest.raises(AnnotationError, match=r"1_label\.mat .*3 frames, shorter than the video"):
         frame_labels(test, 4)
+    savemat(tmp_path / "testing_label_mask" / "10_label.mat", {"volLabel": cells})
+    with pytest.raises(AnnotationError, match=r"10_label\.mat: ground truth without a video .*testing_videos"):
+        reader.anomaly_records("test")
+    (tmp_path / "testing_label_mask" / "10_label.mat").write_bytes(b"MATLAB 7.3 MAT-file, HDF5")
+    _touch(tmp_path / "testing_videos" / "10.avi")
+    with pytest.raises(AnnotationError, match=r"10_label\.mat: not a MATLAB v5 \.mat file"):
+        reader.anomaly_records("test")
     _touch(tmp_path / "testing_videos" / "02.avi")
     with pytest.raises(AnnotationError, match=r"not found: .*testing_label_mask/2_label\.mat"):
+        reader.anomaly_records("test")
+    _touch(tmp_path / "testing_videos" / "01_copy.avi")
+    with pytest.raises(AnnotationError, match=r"01_copy\.avi: Avenue test videos are numbered"):
         reader.anomaly_records("test")
 
 
@@ -136,6 +155,17 @@ def test_ucf_crime_annotation_spans_and_weak_train_labels(tmp_path):
     assert (abuse.anomalous, normal.anomalous) == (True, False)
     assert frame_labels(abuse, 7).tolist() == [0, 1, 1, 0, 0, 1, 0]
     assert frame_labels(normal, 3).tolist() == [0, 0, 0]
+    _touch(tmp_path / "Anomaly-Videos-Part-1" / "Abuse" / "._Abuse001_x264.mp4")  # unpacked on a Mac
+    _touch(tmp_path / "Normal_Videos_event" / "Normal_Videos_003_x264.mp4")  # the distribution's copy of a test normal
+    assert [r.name for r in reader.anomaly_records("train")] == ["Abuse001_x264", "Normal_Videos001_x264"]
+    assert [r.name for r in reader.anomaly_records("test")] == ["Abuse028_x264", "Normal_Videos_003_x264"]
+    (tmp_path / "Normal_Videos_event" / "Normal_Videos_003_x264.mp4").write_bytes(b"other")
+    with pytest.raises(AnnotationError, match=r"Normal_Videos_003_x264\.mp4: another video of the same file name"):
+        reader.anomaly_records("test")
+    (tmp_path / "Normal_Videos_event" / "Normal_Videos_003_x264.mp4").unlink()
+    (tmp_path / UCFCrime.ANNOTATION).write_text("Abuse028_x264.mp4  Abuse  2  x  -1  -1\n")
+    with pytest.raises(AnnotationError, match=r"Testing_Videos\.txt:1: frame numbers must be integers"):
+        reader.anomaly_records("test")
     (tmp_path / UCFCrime.ANNOTATION).write_text("Gone_x264.mp4 Abuse 1 2 -1 -1\n")
     with pytest.raises(AnnotationError, match=r"Temporal_Anomaly_Annotation_for_Testing_Videos\.txt: test video Gone"):
         reader.anomaly_records("test")
@@ -157,7 +187,7 @@ def test_generic_layout_masks_beside_videos_and_orphans_raise(tmp_path):
     with pytest.raises(AnnotationError, match=r"test/d\.npy .*values other than 0/1"):
         frame_labels(d, 2)
     np.save(tmp_path / "test" / "e.npy", np.array([0]))
-    with pytest.raises(AnnotationError, match=r"test/e\.npy: a mask without a video"):
+    with pytest.raises(AnnotationError, match=r"test/e\.npy: ground truth without a video"):
         reader.anomaly_records("test")
 
 
