@@ -20,7 +20,12 @@ from videovision.tracking import (
     success_auc,
     success_curve,
 )
-from videovision.tracking.metrics import boundary_map, boundary_tolerance, mot_metrics_combined
+from videovision.tracking.metrics import (
+    boundary_map,
+    boundary_tolerance,
+    mot_distractor_classes,
+    mot_metrics_combined,
+)
 
 
 def _mask(shape: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
@@ -319,3 +324,77 @@ def test_mot_metrics_combine_sequences_as_trackeval_does(tmp_path):
     assert round(ours["HOTA"], 4) == 0.4000 and round(ours["MOTA"], 4) == 0.5551  # not the mean of 0.3914 and 0.3978
     means = [mot_metrics(gt, pred) for gt, pred in pairs]
     assert ours["IDF1"] != pytest.approx(np.mean([m["IDF1"] for m in means]), abs=1e-3)
+
+
+def _mot17_sequence() -> tuple[np.ndarray, np.ndarray]:
+    """Ground truth with distractors (static person 7, reflection 12, a car 3, all conf 0) and pedestrians, one of
+    them partly outside the frame; a tracker that follows all of them, with an id switch and one stray box."""
+    gt, pred = [], []
+    for f in range(1, 7):
+        gt += [[f, 1, 10 + 2 * f, 20, 30, 60, 1, 1, 1.0], [f, 2, 100, 20, 30, 60, 0, 7, 1.0]]
+        gt += [[f, 3, -9, 30, 20, 50, 1, 1, 0.5], [f, 4, 150, 60, 20, 20, 0, 3, 1.0]]
+        pred += [[f, 1 if f < 4 else 5, 11 + 2 * f, 21, 30, 60, 1], [f, 2, 101, 20, 30, 60, 1]]
+        pred += [[f, 3, -8, 30, 20, 50, 1], [f, 4, 150, 60, 20, 20, 1]]
+    gt += [[3, 6, 60, 10, 15, 30, 0, 12, 1.0]]
+    pred += [[3, 6, 60, 10, 15, 30, 1], [5, 7, 170, 5, 10, 10, 1]]
+    pad = [-1, -1, -1]
+    return np.array(gt, dtype=float), np.array([row + pad for row in pred], dtype=float)
+
+
+def _trackeval_official(gt: np.ndarray, pred: np.ndarray, root: Path) -> dict:
+    """TrackEval's own MOTChallenge pipeline (files on disk, ``MotChallenge2DBox`` with BENCHMARK MOT17)."""
+    import trackeval
+
+    sequence = root / "gt" / "MOT17-train" / "MOT17-02-FRCNN"
+    (sequence / "gt").mkdir(parents=True)
+    np.savetxt(sequence / "gt" / "gt.txt", gt, fmt="%g", delimiter=",")
+    (sequence / "seqinfo.ini").write_text(
+        "[Sequence]\nname=MOT17-02-FRCNN\nimDir=img1\nframeRate=30\nseqLength=6\nimWidth=192\nimHeight=108\n"
+    )
+    (root / "gt" / "seqmaps").mkdir()
+    (root / "gt" / "seqmaps" / "MOT17-train.txt").write_text("name\nMOT17-02-FRCNN\n")
+    tracker = root / "trackers" / "MOT17-train" / "ours" / "data"
+    tracker.mkdir(parents=True)
+    np.savetxt(tracker / "MOT17-02-FRCNN.txt", pred, fmt="%g", delimiter=",")
+    quiet = {"PRINT_CONFIG": False}
+    evaluator = trackeval.Evaluator(
+        {
+            **quiet,
+            "PRINT_RESULTS": False,
+            "OUTPUT_SUMMARY": False,
+            "OUTPUT_DETAILED": False,
+            "PLOT_CURVES": False,
+            "TIME_PROGRESS": False,
+            "USE_PARALLEL": False,
+        }  # fmt: skip
+    )
+    dataset = trackeval.datasets.MotChallenge2DBox(
+        {**quiet, "GT_FOLDER": str(root / "gt"), "TRACKERS_FOLDER": str(root / "trackers"), "BENCHMARK": "MOT17"}
+    )
+    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(quiet), trackeval.metrics.Identity(quiet)]
+    result = evaluator.evaluate([dataset], metrics)[0]["MotChallenge2DBox"]["ours"]["COMBINED_SEQ"]["pedestrian"]
+    return {
+        "MOTA": result["CLEAR"]["MOTA"],
+        "IDF1": result["Identity"]["IDF1"],
+        "HOTA": float(np.mean(result["HOTA"]["HOTA"])),
+        "IDSW": result["CLEAR"]["IDSW"],
+        "FP": result["CLEAR"]["CLR_FP"],
+        "FN": result["CLEAR"]["CLR_FN"],
+    }
+
+
+def test_mot17_distractors_are_scored_as_trackevals_own_mot17_pipeline_scores_them(tmp_path):
+    pytest.importorskip("trackeval")
+    gt, pred = _mot17_sequence()
+    distractors = mot_distractor_classes("MOT17-02-FRCNN")
+    ours = mot_metrics(gt, pred, distractors)
+    official = _trackeval_official(gt, pred, tmp_path)
+    assert {k: ours[k] for k in official} == pytest.approx(official)
+    # By hand: the boxes on the static person and the reflection are dropped; the car's (class 3, not a distractor)
+    # and the stray box are false positives (6 + 1); 12 pedestrian boxes, all found; one id switch.
+    assert (ours["FP"], ours["FN"], ours["IDSW"]) == (7, 0, 1)
+    assert ours["MOTA"] == pytest.approx(1 - (7 + 0 + 1) / 12)
+    assert mot_metrics(gt, pred)["FP"] == 6 + 1 + 6 + 1  # MOT15 rules: every predicted box counts
+    assert mot_distractor_classes("MOT20-01") == (2, 6, 7, 8, 12) and mot_distractor_classes("TUD-Campus") is None
+    with pytest.raises(ValueError, match=r"class\(es\) \[-1.0\] are not MOTChallenge classes"):
+        mot_metrics(np.c_[gt[:, :7], -np.ones(len(gt)), gt[:, 8]], pred, distractors)

@@ -22,7 +22,7 @@ from .annotate import write_gif
 from .association import AssociationConfig, associate, box_embeddings
 from .boxes import BoxTrackerConfig, track_box
 from .features import DenseFeatures
-from .metrics import davis_scores, mot_metrics, mot_metrics_combined, precision_at, success_auc
+from .metrics import davis_scores, mot_distractor_classes, mot_metrics, mot_metrics_combined, precision_at, success_auc
 from .propagation import PropagationConfig, propagate_masks
 
 
@@ -131,16 +131,17 @@ def evaluate_mot(
     """Tracks for every sequence of a MOTChallenge ``split``, written and scored (all sequences as one)."""
     reader, out_dir = MOTChallenge(root, split), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    scored, per_sequence = [], {}
+    scored, distractors, per_sequence = [], [], {}
     for i, name in enumerate(reader.sequences()):
         seq = reader.sequence(name)
         frames = load_frames(seq.frames)
         detections = [seq.detections(t + 1) - [1, 1, 0, 0, 0] for t in range(len(frames))]
         rows = track_detections(frames, detections, features, config)
         np.savetxt(out_dir / f"{name}.txt", rows, fmt="%g", delimiter=",")
-        per_sequence[name] = mot_metrics(seq.gt, rows)
+        distractors.append(mot_distractor_classes(name))
+        per_sequence[name] = mot_metrics(seq.gt, rows, distractors[-1])
         scored.append((seq.gt, rows))
         if gif and i == 0:
             boxes = [rows[rows[:, 0] == t + 1][:, 1:6] - [0, 1, 1, 0, 0] for t in range(len(frames))]
             write_gif(out_dir / f"{name}.gif", frames, boxes=boxes)
-    return {**mot_metrics_combined(scored), "sequences": per_sequence}
+    return {**mot_metrics_combined(scored, distractors), "sequences": per_sequence}

@@ -19,6 +19,17 @@ import numpy as np
 from scipy import ndimage
 
 OTB_IOU_THRESHOLDS = np.linspace(0.0, 1.0, 21)
+MOT_DISTRACTOR_CLASSES = {"MOT16": (2, 7, 8, 12), "MOT17": (2, 7, 8, 12), "MOT20": (2, 6, 7, 8, 12)}
+"""Ground-truth classes whose matched predictions are dropped before scoring, per benchmark, as TrackEval's
+``MotChallenge2DBox`` preprocessing does (person on vehicle, non-MOT vehicle (MOT20), static person, distractor,
+reflection); only class 1 (pedestrian) is then scored. MOT15 has no classes."""
+MOT_CLASSES = range(1, 14)
+
+
+def mot_distractor_classes(sequence: str) -> tuple[int, ...] | None:
+    """The distractor classes of a MOTChallenge sequence by its name's benchmark prefix (``MOT17-02-FRCNN``), or
+    None for a sequence of no class-labelled benchmark (MOT15, the embedded sets)."""
+    return MOT_DISTRACTOR_CLASSES.get(sequence.split("-")[0])
 
 
 def _mask_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,13 +228,40 @@ def _mot_rows(rows: np.ndarray, name: str) -> np.ndarray:
     return rows
 
 
-def _trackeval_data(gt: np.ndarray, pred: np.ndarray) -> dict:
+def _without_distractors(gt: np.ndarray, pred: np.ndarray, distractors: tuple[int, ...]) -> tuple:
+    """MOT16/17/20 preprocessing: in each frame, predictions matched (Hungarian on IoU >= 0.5) to a ground-truth box
+    of a distractor class are dropped; then only pedestrian (class 1) ground truth not marked 0 is kept.
+    (N, 9) gt rows, (M, >=6) pred rows -> the kept rows of each."""
+    from scipy.optimize import linear_sum_assignment
+    from trackeval.datasets import MotChallenge2DBox
+
+    if gt.shape[1] < 8:
+        raise ValueError(f"gt: MOT16/17/20 ground truth has a class column (8th), got {gt.shape[1]} columns")
+    unknown = np.setdiff1d(gt[:, 7], MOT_CLASSES)
+    if len(unknown):
+        raise ValueError(f"gt: class(es) {unknown.tolist()} are not MOTChallenge classes 1-13")
+    keep = np.ones(len(pred), dtype=bool)
+    eps = np.finfo(float).eps
+    for frame in np.intersect1d(gt[:, 0], pred[:, 0]):
+        g, p = np.flatnonzero(gt[:, 0] == frame), np.flatnonzero(pred[:, 0] == frame)
+        iou = MotChallenge2DBox._calculate_box_ious(gt[g, 2:6], pred[p, 2:6], box_format="xywh")
+        iou[iou < 0.5 - eps] = 0
+        rows, cols = linear_sum_assignment(-iou)
+        matched = iou[rows, cols] > eps
+        on_distractor = np.isin(gt[g[rows[matched]], 7], distractors)
+        keep[p[cols[matched][on_distractor]]] = False
+    return gt[(gt[:, 6] != 0) & (gt[:, 7] == 1)], pred[keep]
+
+
+def _trackeval_data(gt: np.ndarray, pred: np.ndarray, distractors: tuple[int, ...] | None = None) -> dict:
     """TrackEval's per-sequence input (``MotChallenge2DBox.get_preprocessed_seq_data``'s output) from MOTChallenge
     rows; see :func:`mot_metrics` for what is kept."""
     from trackeval.datasets import MotChallenge2DBox
 
     gt, pred = _mot_rows(gt, "gt"), _mot_rows(pred, "pred")
-    if gt.shape[1] > 6:
+    if distractors is not None:
+        gt, pred = _without_distractors(gt, pred, distractors)
+    elif gt.shape[1] > 6:
         gt = gt[gt[:, 6] != 0]
     gt_ids = np.unique(gt[:, 1], return_inverse=True)[1]
     pred_ids = np.unique(pred[:, 1], return_inverse=True)[1]
@@ -276,27 +314,31 @@ def _summary(hota: dict, clear: dict, identity: dict) -> dict[str, float]:
     }
 
 
-def mot_metrics(gt: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+def mot_metrics(gt: np.ndarray, pred: np.ndarray, distractors: tuple[int, ...] | None = None) -> dict[str, float]:
     """MOTChallenge metrics of one sequence, computed by TrackEval's HOTA, CLEAR and Identity at IoU 0.5.
 
-    Shapes: gt (N, >=6), pred (M, >=6) rows [frame, id, x, y, w, h, conf, ...] (the MOTChallenge text format).
-    As TrackEval's MOT15 path (``MotChallenge2DBox``): ground-truth rows whose 7th column (conf) is 0 are ignored,
-    every predicted row counts, and no class or distractor filtering is done (filter MOT16/17/20 ground truth
-    beforehand). Ids must be unique within a frame. Returns MOTA, IDF1, HOTA (mean over the 19 IoU thresholds
-    0.05..0.95) with its DetA and AssA, MOTP (mean IoU of matches, as TrackEval), IDSW, FP, FN.
+    Shapes: gt (N, >=6), pred (M, >=6) rows [frame, id, x, y, w, h, conf, class, ...] (the MOTChallenge text
+    format). As TrackEval's ``MotChallenge2DBox``: without ``distractors`` (MOT15), ground-truth rows whose 7th
+    column (conf) is 0 are ignored and every predicted row counts; with a benchmark's ``distractors``
+    (:data:`MOT_DISTRACTOR_CLASSES`, :func:`mot_distractor_classes`), predictions on distractors are dropped first
+    and only pedestrians are scored. Ids must be unique within a frame. Returns MOTA, IDF1, HOTA (mean over the 19
+    IoU thresholds 0.05..0.95) with its DetA and AssA, MOTP (mean IoU of matches, as TrackEval), IDSW, FP, FN.
     """
     metrics = _trackeval_metrics()
-    data = _trackeval_data(gt, pred)
+    data = _trackeval_data(gt, pred, distractors)
     return _summary(*(metric.eval_sequence(data) for metric in metrics))
 
 
-def mot_metrics_combined(sequences: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
-    """:func:`mot_metrics` over several sequences, each a (gt, pred) pair, combined as TrackEval combines them
-    (``combine_sequences``: counts summed, AssA weighted by each sequence's true positives, HOTA from the pooled
-    DetA and AssA; not a mean of the sequences' scores)."""
+def mot_metrics_combined(
+    sequences: Sequence[tuple[np.ndarray, np.ndarray]], distractors: Sequence[tuple[int, ...] | None] | None = None
+) -> dict[str, float]:
+    """:func:`mot_metrics` over several sequences, each a (gt, pred) pair with its ``distractors``, combined as
+    TrackEval combines them (``combine_sequences``: counts summed, AssA weighted by each sequence's true positives,
+    HOTA from the pooled DetA and AssA; not a mean of the sequences' scores)."""
     if not sequences:
         raise ValueError("no sequences to score")
     metrics = _trackeval_metrics()
-    data = [_trackeval_data(gt, pred) for gt, pred in sequences]
+    distractors = distractors if distractors is not None else [None] * len(sequences)
+    data = [_trackeval_data(gt, pred, d) for (gt, pred), d in zip(sequences, distractors, strict=True)]
     per_sequence = [{f"seq{i}": metric.eval_sequence(d) for i, d in enumerate(data)} for metric in metrics]
     return _summary(*(metric.combine_sequences(res) for metric, res in zip(metrics, per_sequence)))
