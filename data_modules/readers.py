@@ -138,15 +138,23 @@ class HMDB51(DatasetReader):
     """HMDB51 in its official layout: ``root/videos_dir/<action>/<name>.avi`` and
     ``root/splits_dir/<action>_test_split{1,2,3}.txt`` with lines ``<name>.avi <id>``
     (1 = train, 2 = test, 0 = unused). HMDB51 has no validation list: ``val`` is the test list.
+    ``videos_dir`` None: ``root/videos`` when that folder exists (MMAction2's layout), else root itself, where the
+    unpacked ``<action>/`` folders lie beside the split folder.
     """
 
     def __init__(
-        self, root: str, split: int = 1, videos_dir: str = "videos", splits_dir: str = "testTrainMulti_7030_splits"
+        self,
+        root: str,
+        split: int = 1,
+        videos_dir: str | None = None,
+        splits_dir: str = "testTrainMulti_7030_splits",
     ) -> None:
         if split not in (1, 2, 3):
             raise ValueError(f"HMDB51 split must be 1, 2 or 3, got {split}")
         self._root = Path(root)
         self.split = split
+        if videos_dir is None:
+            videos_dir = "videos" if (self._root / "videos").is_dir() else "."
         self.videos = self._root / videos_dir
         self.splits = self._root / splits_dir
         self._classes: list[str] | None = None
@@ -175,9 +183,10 @@ class HMDB51(DatasetReader):
 class Kinetics(DatasetReader):
     """Kinetics-400/600/700 from the official CSVs (``label,youtube_id,time_start,time_end,split``).
 
-    Videos ``{youtube_id}_{time_start:06d}_{time_end:06d}<ext>`` lie in ``root/<split>/<label>/``
-    or flat in ``root/<split>/``; both are looked up. Rows whose file is missing (deleted
-    YouTube videos) are counted in :attr:`missing` and dropped, never fatal. Classes are the
+    Videos ``{youtube_id}_{time_start:06d}_{time_end:06d}<ext>`` lie in ``root/<split>/<label>/`` (or
+    ``<label_with_underscores>/``, as MMAction2's rename script leaves them) or flat in ``root/<split>/``; all are
+    looked up. Rows whose file is missing (deleted YouTube videos) are counted in :attr:`missing`, logged and dropped,
+    never fatal. Classes are the
     sorted labels of the training CSV. ``val`` reads ``validate.csv``.
     """
 
@@ -213,13 +222,20 @@ class Kinetics(DatasetReader):
                 f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_{int(float(row['time_end'])):06d}{self.ext}"
             )
             label = index.get(row.get("label", ""), UNLABELLED)
-            candidates = [folder / row.get("label", "") / stem, folder / stem]
+            label_dir = row.get("label", "")
+            candidates = [folder / label_dir / stem, folder / label_dir.replace(" ", "_") / stem, folder / stem]
             found = next((p for p in candidates if p.exists()), None)
             if found is None:
                 missing += 1
                 continue
             out.append(VideoRecord(str(found), label, row["youtube_id"]))
         self.missing[split] = missing
+        if missing:
+            log.warning(
+                "Kinetics %s: %d of %d clips listed in %s are not under %s (looked in <label>/,"
+                " <label_with_underscores>/ and the folder itself); they are left out",
+                split, missing, missing + len(out), self.annotations, folder,
+            )  # fmt: skip
         return out
 
 

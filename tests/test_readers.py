@@ -43,10 +43,13 @@ def test_hmdb51_ids_select_train_test_and_unused(tmp_path):
         (["brush_hair", "a.avi"], 0),
         (["cartwheel", "e.avi"], 1),
     ]
+    assert reader.records("train")[0].path == str(tmp_path / "brush_hair" / "a.avi")  # <action>/ beside the splits
+    (tmp_path / "videos").mkdir()  # MMAction2's layout: root/videos/<action>/
+    assert HMDB51(str(tmp_path)).records("train")[0].path == str(tmp_path / "videos" / "brush_hair" / "a.avi")
     assert [r.path.split("/")[-1] for r in reader.records("test")] == ["b.avi", "d.avi"]
 
 
-def test_kinetics_labels_with_spaces_nested_or_flat_and_missing_counted(tmp_path):
+def test_kinetics_labels_with_spaces_nested_or_flat_and_missing_counted(tmp_path, caplog):
     ann = tmp_path / "annotations"
     ann.mkdir()
     header = "label,youtube_id,time_start,time_end,split\n"
@@ -56,7 +59,7 @@ def test_kinetics_labels_with_spaces_nested_or_flat_and_missing_counted(tmp_path
     (ann / "validate.csv").write_text(header + "air drumming,xyz,30,40,val\n")
     _touch(tmp_path / "train" / "air drumming" / "abc_000000_000010.mp4")
     _touch(tmp_path / "train" / "def_000005_000015.mp4")
-    _touch(tmp_path / "val" / "xyz_000030_000040.mp4")
+    _touch(tmp_path / "val" / "air_drumming" / "xyz_000030_000040.mp4")  # MMAction2's renamed class folders
     reader = Kinetics(str(tmp_path))
     assert reader.classes == ["abseiling", "air drumming"]
     train = reader.records("train")
@@ -64,7 +67,10 @@ def test_kinetics_labels_with_spaces_nested_or_flat_and_missing_counted(tmp_path
         ("abc_000000_000010.mp4", 1),
         ("def_000005_000015.mp4", 0),
     ]
+    with caplog.at_level("WARNING"):
+        assert len(reader.records("train")) == 2
     assert reader.missing["train"] == 1
+    assert "Kinetics train: 1 of 3 clips listed in" in caplog.text
     assert [r.label for r in reader.records("val")] == [1]
 
 
