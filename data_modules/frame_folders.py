@@ -22,7 +22,7 @@ from PIL import Image
 FRAME_PATTERN = "img_{:05d}.jpg"
 MARKER = "frames.json"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
-_FRAME_NUMBER = re.compile(r"(\d+)$")
+FRAME_NUMBER = re.compile(r"(\d+)$")
 
 
 class FrameFolderError(OSError):
@@ -40,7 +40,7 @@ def frame_files(folder: str | Path) -> list[Path]:
     numbered = []
     for name in os.listdir(folder):
         stem, suffix = os.path.splitext(name)
-        match = _FRAME_NUMBER.search(stem)
+        match = FRAME_NUMBER.search(stem)
         if suffix.lower() in IMAGE_SUFFIXES and match and not name.startswith("."):
             numbered.append((int(match.group(1)), name))
     numbered.sort()

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .frame_folders import frame_files
+from .frame_folders import FRAME_NUMBER, frame_files
 
 DAVIS_VOID = 255
 # The first colours of the DAVIS palette (background black, then the objects), the rest white.
@@ -117,11 +117,14 @@ class Davis2017:
 
 @dataclass(frozen=True)
 class OTBSequence:
-    """One OTB sequence: ``boxes`` (T, 4) float x, y, w, h, 0-based (the file's 1-based values minus 1)."""
+    """One OTB sequence: ``boxes`` (T, 4) float x, y, w, h, 0-based (the file's 1-based values minus 1), one for each
+    frame of ``frames`` from index ``start`` on (a box with a width or height <= 0 marks a frame the metrics leave
+    out, as the toolkits do)."""
 
     name: str
     frames: Path
     boxes: np.ndarray
+    start: int = 0
 
 
 _SEPARATORS = re.compile(r"[,\s]+")
@@ -143,23 +146,43 @@ def _check_boxes_inside(boxes: np.ndarray, width: int, height: int, path: Path, 
         )
 
 
+OTB_ANNOTATED_FROM = {"David": 300, "Diving": 1, "Football1": 1, "Freeman3": 1, "Freeman4": 1}
+"""OTB-100 sequences with fewer boxes than images, and the image number their boxes start at (the toolkit's
+``startFrame``); their boxes run on from there, one a frame."""
+_TARGET_FILE = re.compile(r"groundtruth_rect\.(\d+)\.txt")
+
+
 class OTB:
-    """OTB-50/100 under ``root`` (one folder a sequence)."""
+    """OTB-50/100 under ``root`` (one folder a sequence). A folder with several targets
+    (``groundtruth_rect.1.txt``, ``.2.txt``: Jogging, Skating2, Human4) is one sequence a target, ``<folder>-<k>``."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
     def sequences(self) -> list[str]:
-        """Folders of ``root`` that hold a ``groundtruth_rect.txt``, sorted."""
-        return sorted(p.parent.name for p in self.root.glob("*/groundtruth_rect.txt"))
+        """Sequence names, sorted: each folder with a ``groundtruth_rect.txt``, and ``<folder>-<k>`` for each
+        ``groundtruth_rect.<k>.txt``."""
+        names = [p.parent.name for p in self.root.glob("*/groundtruth_rect.txt")]
+        for path in self.root.glob("*/groundtruth_rect.*.txt"):
+            if match := _TARGET_FILE.fullmatch(path.name):
+                names.append(f"{path.parent.name}-{match.group(1)}")
+        return sorted(names)
+
+    def _ground_truth(self, name: str) -> tuple[str, Path]:
+        """The folder and the ground-truth file of sequence ``name``."""
+        if (self.root / name).is_dir():
+            return name, self.root / name / "groundtruth_rect.txt"
+        folder, _, target = name.rpartition("-")
+        return folder, self.root / folder / f"groundtruth_rect.{target}.txt"
 
     def sequence(self, name: str) -> OTBSequence:
-        """Frames and 0-based boxes of ``name``; one box per frame, each inside the image."""
-        folder = self.root / name / "img"
+        """Frames and 0-based boxes of ``name``; one box per frame (from the toolkit's start frame for the sequences
+        of :data:`OTB_ANNOTATED_FROM`), the first one valid, each valid one overlapping the image."""
+        folder_name, path = self._ground_truth(name)
+        folder = self.root / folder_name / "img"
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: frame folder of sequence {name!r} not found")
         frames = frame_files(folder)
-        path = self.root / name / "groundtruth_rect.txt"
         if not path.is_file():
             raise FileNotFoundError(f"{path}: ground truth not found")
         rows, numbers = [], []
@@ -174,12 +197,19 @@ class OTB:
             if len(values) != 4:
                 raise TrackingDataError(f"{path}: line {number}: {len(values)} values, expected x,y,w,h")
             numbers.append(number)
-        if len(rows) != len(frames):
-            raise TrackingDataError(f"{path}: {len(rows)} boxes for {len(frames)} frames in {folder}")
+        start = 0
+        if len(rows) < len(frames) and folder_name in OTB_ANNOTATED_FROM:
+            first_number = int(FRAME_NUMBER.search(frames[0].stem).group(1))
+            start = OTB_ANNOTATED_FROM[folder_name] - first_number
+        if len(rows) != len(frames[start:]):
+            raise TrackingDataError(f"{path}: {len(rows)} boxes for {len(frames[start:])} frames in {folder}")
         boxes = np.array(rows, dtype=np.float64).reshape(-1, 4)
         boxes[:, :2] -= 1
-        _check_boxes_inside(boxes, *_image_size(frames), path, np.array(numbers))
-        return OTBSequence(name, folder, boxes)
+        valid = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
+        if not valid[0]:
+            raise TrackingDataError(f"{path}: line {numbers[0]}: the first box starts the tracker and must be valid")
+        _check_boxes_inside(boxes[valid], *_image_size(frames), path, np.array(numbers)[valid])
+        return OTBSequence(name, folder, boxes, start)
 
 
 @dataclass(frozen=True)

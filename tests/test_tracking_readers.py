@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from data_modules.frame_folders import FrameFolderError
-from data_modules.tracking_readers import OTB, Davis2017, MOTChallenge, TrackingDataError
+from data_modules.tracking_readers import OTB, OTB_ANNOTATED_FROM, Davis2017, MOTChallenge, TrackingDataError
 
 
 def _jpegs(folder: Path, names: list[str], size: tuple[int, int] = (16, 12)) -> None:
@@ -122,3 +122,30 @@ def test_mot_bad_input_named(mot: Path) -> None:
     folder = mot / "train/SEQ-01/img1"
     with pytest.raises(FrameFolderError, match=re.escape(f"{folder}: frame 2 is missing (a gap after 000001.jpg)")):
         MOTChallenge(mot).sequence("SEQ-01")
+
+
+def test_otb_100_as_distributed_offsets_targets_and_absent_boxes(tmp_path: Path, monkeypatch) -> None:
+    # David: 8 images, boxes only from image 0005 on (OTB-100's David: 770 images, boxes for 300-770).
+    assert OTB_ANNOTATED_FROM["David"] == 300
+    monkeypatch.setitem(OTB_ANNOTATED_FROM, "David", 5)
+    _jpegs(tmp_path / "David/img", [f"{i:04d}.jpg" for i in range(1, 9)])
+    (tmp_path / "David/groundtruth_rect.txt").write_text("2,2,3,3\n" * 4)
+    # Jogging: two targets; Human4: only its second; a stray empty groundtruth_rect1.txt is no sequence.
+    for folder in ("Jogging", "Human4"):
+        _jpegs(tmp_path / folder / "img", [f"{i:04d}.jpg" for i in range(1, 3)])
+    (tmp_path / "Jogging/groundtruth_rect.1.txt").write_text("1,1,3,3\n1,1,3,3\n")
+    (tmp_path / "Jogging/groundtruth_rect.2.txt").write_text("4,4,3,3\n4,4,3,3\n")
+    (tmp_path / "Human4/groundtruth_rect.2.txt").write_text("2,2,3,3\n2,2,3,3\n")
+    (tmp_path / "Human4/groundtruth_rect1.txt").write_text("")
+    # Board: the last box is 0,0,0,0 (the target has left): kept, for the metrics to leave out.
+    _jpegs(tmp_path / "Board/img", [f"{i:05d}.jpg" for i in range(1, 4)])
+    (tmp_path / "Board/groundtruth_rect.txt").write_text("2,2,3,3\n2,2,3,3\n0,0,0,0\n")
+    reader = OTB(tmp_path)
+    assert reader.sequences() == ["Board", "David", "Human4-2", "Jogging-1", "Jogging-2"]
+    david = reader.sequence("David")
+    assert (david.start, len(david.boxes)) == (4, 4)
+    np.testing.assert_array_equal(reader.sequence("Jogging-2").boxes[0], [3, 3, 3, 3])
+    np.testing.assert_array_equal(reader.sequence("Board").boxes[-1], [-1, -1, 0, 0])
+    (tmp_path / "Board/groundtruth_rect.txt").write_text("0,0,0,0\n2,2,3,3\n2,2,3,3\n")
+    with pytest.raises(TrackingDataError, match="line 1: the first box starts the tracker"):
+        reader.sequence("Board")

@@ -89,7 +89,7 @@ def evaluate_otb(
     auc, precision = {}, {}
     for i, name in enumerate(reader.sequences()):
         seq = reader.sequence(name)
-        frames = load_frames(seq.frames)
+        frames = load_frames(seq.frames)[seq.start : seq.start + len(seq.boxes)]
         boxes = follow_box(frames, seq.boxes[0], features, config)
         one_based = boxes + [1, 1, 0, 0]
         (out_dir / f"{name}.txt").write_text("".join(",".join(f"{v:.2f}" for v in b) + "\n" for b in one_based))
