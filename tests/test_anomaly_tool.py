@@ -212,6 +212,8 @@ def test_the_generic_config_sizes_frames_from_the_training_videos(tmp_path, caps
     for name, seed in (("a", 0), ("b", 1)):
         small_video(root / "train" / f"{name}.avi", num_frames=12, height=192, width=256, seed=seed)
     small_video(root / "test" / "c.avi", num_frames=12, height=192, width=256, seed=2)
+    for name in ("w1", "w2", "w3"):  # weakly labelled: not pretrained on, so not sized from
+        small_video(root / "train_anomalous" / f"{name}.avi", num_frames=4, height=480, width=640)
     np.save(root / "test" / "c.npy", np.array([0] * 6 + [1] * 6))
     config = compose("anomaly/generic.yaml")
     config.update(scorer=compose("anomaly/scorers/speed.yaml"), out_dir=str(tmp_path / "out"))

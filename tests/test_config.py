@@ -169,3 +169,27 @@ def test_each_ucf101_config_checkpoints_where_its_header_says(config):
     folder = f"runs/ucf101/{config.stem}/checkpoints"
     assert checkpoint["init_args"]["dirpath"] == folder
     assert f"# Checkpoints: {folder}/last.ckpt" in config.read_text()
+
+
+def _run_configs() -> list[Path]:
+    """The shipped LightningCLI run configs (the ones with a trainer); parts and other tools' configs left out."""
+    found = []
+    for path in sorted(experiments_dir().glob("*/*.yaml")):
+        try:
+            if "trainer" in compose(path):
+                found.append(path)
+        except ConfigError:  # a part (a list or a single class), not a run config
+            continue
+    return found
+
+
+RUN_CONFIGS = _run_configs()
+
+
+@pytest.mark.parametrize("config", RUN_CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_a_rerun_replaces_last_ckpt_where_the_readme_points(config):
+    """Lightning would write ``last-v1.ckpt`` beside an old ``last.ckpt``, and the README's ``.../last.ckpt`` paths
+    would load the first run's model."""
+    for callback in compose(config)["trainer"].get("callbacks", []):
+        if callback["class_path"].endswith("ModelCheckpoint"):
+            assert callback["init_args"].get("enable_version_counter") is False

@@ -74,7 +74,10 @@ class VideoClassifier(VideoModule):
         elif self.num_classes is None and stage == "fit":
             raise ValueError("model.num_classes is not set and the dataset names no classes")
         elif classes and len(classes) != self.num_classes:
-            raise ValueError(f"model.num_classes is {self.num_classes} but the dataset has {len(classes)} classes")
+            raise ValueError(
+                f"model.num_classes is {self.num_classes} but the dataset has {len(classes)} classes: set "
+                f"--model.init_args.num_classes {len(classes)}, or null to take the dataset's count"
+            )
         self.classes = classes or self.classes
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -95,11 +95,12 @@ def _cache(settings: dict[str, Any]) -> Path:
 
 
 def resolve_frame_size(settings: dict[str, Any], cache_file: Path) -> int:
-    """``frame_size``, or for ``auto`` the demo recipe's rule (:mod:`data_modules.recipe`: a quarter of the training
-    videos' median short side within 32-112 px), what ``crop_size: auto`` gave the encoder's pretraining on them."""
+    """``frame_size``, or for ``auto`` the demo recipe's rule (:mod:`data_modules.recipe`: a quarter of the normal
+    training videos' median short side within 32-112 px), what ``crop_size: auto`` gave the encoder's pretraining
+    on them (the weakly labelled ``train_anomalous/`` videos are not pretrained on, so they do not count)."""
     if settings["frame_size"] != "auto":
         return settings["frame_size"]
-    size, sized_from = auto_frame_size([r.path for r in settings["reader"].anomaly_records("train")], cache_file)
+    size, sized_from = auto_frame_size([r.path for r in settings["reader"].records("train")], cache_file)
     print(sized_from)
     return size
 

@@ -23,8 +23,6 @@ from ..config import experiments_dir
 
 LABEL_FRACTIONS = (0.1, 1.0)
 """The probes' share of the training labels: the few-label case the encoder is for, and all of them."""
-OVERWRITE_LAST = "trainer.callbacks.ModelCheckpoint.init_args.enable_version_counter"
-"""False: a re-run replaces ``last.ckpt`` (Lightning would write ``last-v1.ckpt`` beside the old one)."""
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -41,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.time()
 
     ckpt_dir = run_dir / "pretrain" / "checkpoints"
-    logs = {"trainer.logger.init_args.save_dir": str(run_dir), OVERWRITE_LAST: False}
+    logs = {"trainer.logger.init_args.save_dir": str(run_dir)}
     runs.fit(configs / "pretrain.yaml", {**logs, runs.CHECKPOINT_DIR: str(ckpt_dir)}, args.overrides)
     checkpoint = ckpt_dir / "last.ckpt"
 
