@@ -11,7 +11,9 @@ import pytest
 import torch
 from torch import nn
 
+from data_modules.anomaly_readers import AnomalyRecord
 from videovision.anomaly.features import clip_embeddings, clip_windows, frame_features
+from videovision.anomaly.pipeline import EncodedSplit, score_split
 from videovision.anomaly.scorers import (
     AnomalyScorer,
     CombinedScorer,
@@ -111,6 +113,18 @@ def test_next_step_scorer_learns_normal_motion_and_scores_every_frame():
     assert normal.shape == (24,) and reversed_.mean() > normal.mean()
     with pytest.raises(ValueError, match="2 frames has no next step at stride 2"):
         scorer.score(encoder, train[0][:2])
+    test = EncodedSplit([AnomalyRecord("a.avi", "a"), AnomalyRecord("b.avi", "b")], [train[0], train[0][:2]])
+    with pytest.raises(ValueError, match="test video b: 2 frames, fewer than the 3 that NextStepScorer needs"):
+        score_split(scorer, encoder, test)
+
+
+def test_a_training_video_too_short_for_the_scorer_is_skipped_and_counted(caplog):
+    encoder, videos = _encoder(), _videos(4, frames=12)
+    scorer = NextStepScorer(stride=3, hidden=8, steps=2, holdout=2)
+    with caplog.at_level("WARNING"):
+        scorer.fit_videos(encoder, [*videos, videos[0][:3]], [False] * 5)
+    assert "NextStepScorer: skipped 1 normal training videos of fewer than the 4 frames" in caplog.text
+    assert CombinedScorer([KNNScorer(), scorer]).min_frames == 4
 
 
 class _FixedLogits(nn.Module):

@@ -92,7 +92,15 @@ def encode_split(
 
 
 def score_split(scorer: AnomalyScorer, encoder: nn.Module, test: EncodedSplit) -> list[np.ndarray]:
-    """Raw frame scores (N_v,) of every test video."""
+    """Raw frame scores (N_v,) of every test video. A test video too short for ``scorer`` raises, naming it: its frames
+    cannot leave the metric unseen."""
+    for name, features in zip(test.names, test.features):
+        if len(features) < scorer.min_frames:
+            raise ValueError(
+                f"test video {name}: {len(features)} frames, fewer than the {scorer.min_frames} that "
+                f"{type(scorer).__name__} needs to score it; take it out of the test set, or use a scorer with a "
+                "smaller stride"
+            )
     return [scorer.score(encoder, f) for f in test.features]
 
 

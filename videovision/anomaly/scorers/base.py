@@ -82,6 +82,11 @@ class AnomalyScorer(nn.Module, ABC):
         self.register_buffer("train_mean", torch.tensor(0.0, dtype=torch.float64))
         self.register_buffer("train_std", torch.tensor(1.0, dtype=torch.float64))
 
+    @property
+    def min_frames(self) -> int:
+        """The fewest frames a video needs to be fitted on or scored; by default 1."""
+        return 1
+
     def setup(self, encoder: nn.Module) -> None:
         """Build the parts sized by ``encoder`` (heads); by default nothing."""
         check_encoder(encoder)
@@ -101,6 +106,15 @@ class AnomalyScorer(nn.Module, ABC):
         """Fit from training videos with their video-level labels (``True`` = weakly labelled anomalous, ``False`` or
         ``None`` = normal). One-class scorers fit on the normal videos only; weakly supervised ones override this."""
         normal = [f for f, a in zip(train, video_labels(train, anomalous)) if not a]
+        short = sum(len(f) < self.min_frames for f in normal)
+        if short:
+            log.warning(
+                "%s: skipped %d normal training videos of fewer than the %d frames it needs",
+                type(self).__name__,
+                short,
+                self.min_frames,
+            )
+            normal = [f for f in normal if len(f) >= self.min_frames]
         if not normal:
             raise ValueError(
                 f"{type(self).__name__} fits on normal training videos, and all {len(train)} are labelled anomalous"

@@ -27,6 +27,10 @@ class CombinedScorer(AnomalyScorer):
         self.scorers = nn.ModuleList(scorers)
         self.weights = weights
 
+    @property
+    def min_frames(self) -> int:
+        return max(scorer.min_frames for scorer in self.scorers)
+
     def setup(self, encoder: nn.Module) -> None:
         for scorer in self.scorers:
             scorer.setup(encoder)

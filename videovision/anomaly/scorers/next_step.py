@@ -75,9 +75,15 @@ class NextStepScorer(AnomalyScorer):
         self.register_buffer("feature_mean", torch.zeros(width))
         self.register_buffer("feature_std", torch.ones(width))
 
+    @property
+    def min_frames(self) -> int:
+        return self.stride + 1
+
     def _sequences(self, encoder: nn.Module, features: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
         if len(features) <= self.stride:
-            raise ValueError(f"a video of {len(features)} frames has no next step at stride {self.stride}")
+            raise ValueError(
+                f"a video of {len(features)} frames has no next step at stride {self.stride} (scorer.init_args.stride)"
+            )
         with torch.no_grad():
             return [(p, encoder.temporal_refiner(features[p :: self.stride][None])[0]) for p in range(self.stride)]
 
