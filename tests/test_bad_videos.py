@@ -141,7 +141,19 @@ def test_check_data_lists_bad_files_and_fills_the_cache(bad_copy, tmp_path, monk
 
     assert json.loads(report.read_text())["test"]["frames"]["max"] == 16
     assert check_data(args) == 0
-    check_data([*args, "--data.init_args.train_sampler.init_args.clip_len=20"])
+    reader = {"class_path": "data_modules.UCF101", "init_args": {"root": str(root)}}
+    check_data(
+        [
+            args[0],
+            args[1],
+            "--data.init_args.train_sampler.init_args.clip_len",
+            "20",
+            "--data.init_args.reader",
+            json.dumps(reader),
+            "--workers",
+            "0",
+        ]
+    )  # fmt: skip  (the README's JSON style: a value with spaces)
     assert (
         "SHORT 16 videos hold fewer than the 20 frames a training sample of RandomClipSampler"
         in capsys.readouterr().out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
 
@@ -89,6 +90,24 @@ def _check_split(datamodule: VideoDataModule, split: str, workers: int) -> dict 
     return report
 
 
+def _split_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[list[str], list[str]]:
+    """``parser``'s own arguments (its options and the folder), and the LightningCLI overrides: an unknown option and
+    its value when given apart (``--data.init_args.reader '{"class_path": ...}'``: a value with spaces is the
+    override's, not the folder)."""
+    known = {option for action in parser._actions for option in action.option_strings}
+    own, overrides, i = [], [], 0
+    while i < len(argv):
+        name = argv[i].split("=", 1)[0]
+        if argv[i].startswith("-") and name not in known:
+            takes_value = "=" not in argv[i] and i + 1 < len(argv) and not argv[i + 1].startswith("-")
+            overrides += argv[i : i + 2] if takes_value else argv[i : i + 1]
+            i += 2 if takes_value else 1
+            continue
+        own.append(argv[i])
+        i += 1
+    return own, overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="videovision check-data", description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", nargs="?", help="a folder of videos to check without a config")
@@ -96,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="parallel probes (processes)")
     parser.add_argument("--report", help="also write the report as JSON here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any video is bad")
-    args, overrides = parser.parse_known_args(argv)
+    own, overrides = _split_arguments(parser, sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(own)
     if bool(args.folder) == bool(args.config):
         parser.error("give a folder of videos or --config, one of them")
     datamodule = _datamodule(args, overrides)
