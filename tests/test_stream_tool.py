@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tests.serving_helpers import CLASSES, classifier_checkpoint, rgb_encoder_checkpoint, small_video
+from videovision.checkpoints import RUN_CONFIG_KEY
 from videovision.serving.model import load_classifier
 from videovision.serving.stream import FrameReader, decode_frames, run_stream
 from videovision.tools import stream
@@ -90,3 +91,20 @@ def test_the_demo_checkpoint_is_trained_only_when_absent(tmp_path, monkeypatch):
 
 
 PRETRAINED = "model.init_args.pretrained"
+
+
+def test_a_classifier_is_rebuilt_from_the_run_config_it_holds(tmp_path):
+    """A probe trained with ``--model.init_args.encoder.init_args.frame_input rgb`` is served on RGB frames, not by
+    the demo config's residual ones, and the training videos need not be on the serving machine."""
+    path = classifier_checkpoint(tmp_path / "probe.ckpt")
+    entries = torch.load(path, weights_only=False)
+    config = entries[RUN_CONFIG_KEY]
+    config["model"]["init_args"]["encoder"]["init_args"]["frame_input"] = "rgb"
+    config["data"]["init_args"]["reader"] = {"class_path": "data_modules.VideoFolder", "init_args": {"root": "/gone"}}
+    torch.save(entries, path)
+    assert load_classifier(path).encoder.frame_input == "rgb"
+    assert load_classifier(path, "demo/probe.yaml").encoder.frame_input == "residual"
+    del entries[RUN_CONFIG_KEY]
+    torch.save(entries, path)
+    with pytest.raises(ValueError, match="holds no run config; pass --config"):
+        load_classifier(path)

@@ -56,7 +56,7 @@ class Settings:
     """What the server serves and its limits."""
 
     checkpoint: str
-    config: str = "demo/probe.yaml"
+    config: str | None = None  # the classifier's run config; None: the one saved in the checkpoint
     data_dir: str = "runs/serve"
     runtime: str = "eager"
     export_dir: str = "runs/export"

@@ -16,7 +16,8 @@ import torchvision.transforms.v2.functional as TF
 from torch import nn
 
 from .. import runs
-from ..checkpoints import load_checkpoint_file
+from ..checkpoints import RUN_CONFIG_KEY, load_checkpoint_file
+from ..config import compose
 from ..models.encoder import ClipEncoder, State
 
 DEMO_PRETRAIN = Path("runs/demo/pretrain/checkpoints/last.ckpt")
@@ -97,30 +98,40 @@ class ServedClassifier:
         return ClipModel(self.encoder, self.head).eval()
 
 
-def load_classifier(checkpoint: str | Path, config: str | Path = "demo/probe.yaml") -> ServedClassifier:
-    """The classifier of ``checkpoint`` (a probe or fine-tune checkpoint, which names its ``classes``),
-    built from the run ``config`` it was trained with."""
+def load_classifier(checkpoint: str | Path, config: str | Path | None = None) -> ServedClassifier:
+    """The classifier of ``checkpoint`` (a probe or fine-tune checkpoint, which names its ``classes``), built from
+    the run config it was trained with: the one saved in it (its encoder, frame input and views, whatever the run's
+    overrides were), or ``config``."""
     entries = load_checkpoint_file(checkpoint)
     classes = list(entries.get("classes") or []) if isinstance(entries, dict) else []
     if not classes:
         raise ValueError(
             f"{checkpoint}: names no classes; serve a VideoClassifier checkpoint (a probe or fine-tune run's)"
         )
-    cli = runs.build(
-        config, {**runs.QUIET, "model.init_args.num_classes": len(classes), "model.init_args.pretrained": None}
-    )
+    if config is None:
+        config = entries.get(RUN_CONFIG_KEY)
+        if config is None:
+            raise ValueError(f"{checkpoint}: holds no run config; pass --config, the run config it was trained with")
+    unread = {"class_path": "data_modules.VideoFolder", "init_args": {"root": str(Path(checkpoint).parent)}}
+    overrides = {"model.init_args.num_classes": len(classes), "model.init_args.pretrained": None}
+    # The training videos need not be here: only the data module's test-time views and sizes are used.
+    cli = runs.build(config, {**runs.QUIET, **overrides, "data.init_args.reader": unread})
     model = cli.model
     try:
         model.load_state_dict(entries["state_dict"])
     except (KeyError, RuntimeError) as exc:
-        raise ValueError(f"{checkpoint}: does not fit the model of {config}: {str(exc).splitlines()[0]}") from exc
+        source = "its saved run config" if isinstance(config, dict) else config
+        raise ValueError(
+            f"{checkpoint}: does not fit the model of {source} (pass --config, the run config it was trained with): "
+            f"{' '.join(str(exc).split())[:500]}"
+        ) from exc
     model.eval()
     data = cli.datamodule
     data.load_state_dict(entries.get(type(data).__qualname__) or {})  # the frame size 'auto' resolved to
     transform, sampler = data.eval_transform, data.eval_sampler
     if transform.resize is None or transform.crop_size == "auto":
         raise ValueError(
-            f"{checkpoint}: records no frame size, and {config} sizes frames 'auto' from the training data. "
+            f"{checkpoint}: records no frame size, and its run config sizes frames 'auto' from the training data. "
             "Train it again (checkpoints now record the size) or set data.init_args.eval_transform's resize/crop_size"
         )
     preprocess = Preprocess(
@@ -148,7 +159,7 @@ def save_untrained_classifier(
     leaves ``auto``, ``frame_size`` (the demo's on moving digits), as a run records them (for timing and tests)."""
     cli = runs.build(config, {**runs.QUIET, "model.init_args.num_classes": len(classes)})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    entries = {"state_dict": cli.model.state_dict(), "classes": list(classes)}
+    entries = {"state_dict": cli.model.state_dict(), "classes": list(classes), RUN_CONFIG_KEY: compose(config)}
     torch.save({**entries, type(cli.datamodule).__qualname__: {"frame_size": frame_size}}, path)
     return Path(path)
 

@@ -15,7 +15,7 @@ from ..serving.model import DEMO_PROBE, load_classifier
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="videovision export", description=__doc__)
     parser.add_argument("--ckpt", default=str(DEMO_PROBE), help="VideoClassifier checkpoint (probe or fine-tune)")
-    parser.add_argument("--config", default="demo/probe.yaml", help="the run config the checkpoint was trained with")
+    parser.add_argument("--config", help="the run config the checkpoint was trained with (default: the one it holds)")
     parser.add_argument("--out", default="runs/export", help="folder for step/clip .onnx, .pt2 and meta.json")
     parser.add_argument("--size", type=int, help="input size in pixels (default: the run's crop size)")
     parser.add_argument("--clip-len", type=int, help="frames of the clip model (default: the run's clip length)")

@@ -18,7 +18,7 @@ from ..serving.session import TRACK_CKPT_HELP
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="videovision serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--ckpt", default=str(DEMO_PROBE), help="VideoClassifier checkpoint (probe or fine-tune)")
-    parser.add_argument("--config", default="demo/probe.yaml", help="the run config the checkpoint was trained with")
+    parser.add_argument("--config", help="the run config the checkpoint was trained with (default: the one it holds)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
     parser.add_argument(

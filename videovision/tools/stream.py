@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="videovision stream", description=__doc__.split("\n\n")[0])
     parser.add_argument("source", help="video file, frame folder, camera index or device, or RTSP/HTTP URL")
     parser.add_argument("--ckpt", default=str(DEMO_PROBE), help="VideoClassifier checkpoint (probe or fine-tune)")
-    parser.add_argument("--config", default="demo/probe.yaml", help="the run config the checkpoint was trained with")
+    parser.add_argument("--config", help="the run config the checkpoint was trained with (default: the one it holds)")
     parser.add_argument("--anomaly", help="a fitted anomaly scorer (anomaly fit's <out_dir>/scorer.pt)")
     parser.add_argument("--box", type=_box, help="first-frame box x,y,w,h (source pixels) to track")
     parser.add_argument("--track-ckpt", help=f"the box tracker's encoder, else the classifier's: {TRACK_CKPT_HELP}")
