@@ -18,6 +18,7 @@ from tests.serving_helpers import (
     rgb_encoder_checkpoint,
 )
 from videovision.anomaly.features import frame_features
+from videovision.serving.analysis import write_preview
 from videovision.serving.anomaly import ServedScorer, StepScores, WindowScores
 from videovision.serving.model import load_classifier
 from videovision.serving.session import Analysers, parse_box
@@ -94,3 +95,29 @@ def test_a_session_follows_a_first_frame_box_in_source_pixels(tmp_path):
 def test_a_bad_box_is_refused_with_the_text(text):
     with pytest.raises(ValueError, match="box must be x,y,w,h"):
         parse_box(text)
+
+
+def test_a_truncated_upload_gets_the_preview_of_the_frames_that_decode(tmp_path, caplog):
+    """A faststart H.264 file cut at 60 %: PyAV stops with an error part way; the preview keeps what came before (it
+    used to fail the job after its analysis had succeeded); a file PyAV cannot open gets no preview."""
+    import av
+
+    if "libx264" not in av.codecs_available:
+        pytest.skip("this PyAV build has no libx264")
+    frames = np.random.default_rng(0).integers(0, 255, (40, 48, 64, 3), dtype=np.uint8)
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(whole), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.6)])
+    with caplog.at_level("WARNING"):
+        preview = write_preview(cut, tmp_path / "cut.webm")
+    assert f"{cut}: the preview stops where PyAV cannot decode on" in caplog.text
+    with av.open(str(preview)) as container:
+        assert 0 < sum(1 for _ in container.decode(video=0)) < 40
+    (tmp_path / "none.mp4").write_bytes(whole.read_bytes()[:100])
+    assert write_preview(tmp_path / "none.mp4", tmp_path / "none.webm") is None

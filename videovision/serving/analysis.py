@@ -4,6 +4,7 @@ spaced clips, averaged), and with a scorer / a first-frame box every frame's ano
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import numpy as np
 
 from .session import Analysers, Box
 from .stream import decode_frames
+
+log = logging.getLogger(__name__)
 
 PREVIEW_SHORT_SIDE = 240
 
@@ -56,24 +59,40 @@ def analyse_video(
     }
 
 
-def write_preview(source: str | Path, target: str | Path, short_side: int = PREVIEW_SHORT_SIDE) -> Path:
+def write_preview(source: str | Path, target: str | Path, short_side: int = PREVIEW_SHORT_SIDE) -> Path | None:
     """A VP9 WebM copy of ``source`` that any browser plays, no larger than ``short_side`` pixels (libvpx-vp9 in
-    real-time mode: about 4x faster than VP8's libvpx here)."""
-    with av.open(str(source)) as src:
+    real-time mode: about 4x faster than VP8's libvpx here). A file that stops decoding part way (truncated) gives
+    the frames before that; one that PyAV cannot open gives none (None). Either is logged, naming the file: a
+    preview never fails the analysis it shows."""
+    try:
+        src = av.open(str(source))
+    except (av.FFmpegError, EOFError) as exc:
+        log.warning("%s: no preview, PyAV cannot open it (%s)", source, exc)
+        return None
+    if not src.streams.video:
+        src.close()
+        log.warning("%s: no preview, PyAV finds no video stream in it", source)
+        return None
+    with src, av.open(str(target), "w", format="webm") as out:
         stream = src.streams.video[0]
-        fps = stream.average_rate or 25
-        with av.open(str(target), "w", format="webm") as out:
-            video = None
-            for frame in src.decode(stream):
-                if video is None:
-                    scale = min(1.0, short_side / min(frame.width, frame.height))
-                    video = out.add_stream("libvpx-vp9", rate=fps)
-                    video.width, video.height = 2 * round(frame.width * scale / 2), 2 * round(frame.height * scale / 2)
-                    video.pix_fmt = "yuv420p"
-                    video.options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "20", "b": "0"}
-                image = frame.reformat(video.width, video.height, "yuv420p")
-                image.pts = None
-                out.mux(video.encode(image))
-            if video is not None:
-                out.mux(video.encode())
+        video, frames = None, src.decode(stream)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except (av.FFmpegError, EOFError) as exc:
+                log.warning("%s: the preview stops where PyAV cannot decode on (%s)", source, exc)
+                break
+            if video is None:
+                scale = min(1.0, short_side / min(frame.width, frame.height))
+                video = out.add_stream("libvpx-vp9", rate=stream.average_rate or 25)
+                video.width, video.height = 2 * round(frame.width * scale / 2), 2 * round(frame.height * scale / 2)
+                video.pix_fmt = "yuv420p"
+                video.options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "20", "b": "0"}
+            image = frame.reformat(video.width, video.height, "yuv420p")
+            image.pts = None
+            out.mux(video.encode(image))
+        if video is not None:
+            out.mux(video.encode())
     return Path(target)
