@@ -108,3 +108,21 @@ def test_a_classifier_is_rebuilt_from_the_run_config_it_holds(tmp_path):
     torch.save(entries, path)
     with pytest.raises(ValueError, match="holds no run config; pass --config"):
         load_classifier(path)
+
+
+def test_served_frames_are_spaced_as_the_run_spaces_them_at_the_videos_rate(tmp_path):
+    """The demo's samplers take about 8 frames a second (``target_fps: 8``, ``stride: 3`` when the rate is
+    unknown); a server job classifies the frames a test run would, at any rate, not every 3rd frame always."""
+    from fractions import Fraction
+
+    from data_modules.moving_digits import write_video
+    from videovision.serving.analysis import analyse_video
+    from videovision.serving.session import Analysers
+
+    served = load_classifier(classifier_checkpoint(tmp_path / "probe.ckpt"))
+    assert [served.stride_at(fps) for fps in (25, 12.5, 30, 0)] == [3, 2, 4, 3]
+    frames = np.random.default_rng(0).integers(0, 255, (12, 48, 64, 3), dtype=np.uint8)
+    write_video(tmp_path / "slow.avi", frames, Fraction(25, 2))
+    result = analyse_video(tmp_path / "slow.avi", Analysers(served), 12, (64, 48), fps=12.5)
+    assert result["stride"] == 2 and [f["frame"] for f in result["frames"]] == list(range(0, 12, 2))
+    assert Analysers(served, stride=5).stride_at(12.5) == 5  # --every wins

@@ -26,14 +26,16 @@ def analyse_video(
     source_size: tuple[int, int],
     box: Box | None = None,
     progress: Callable[[float], None] | None = None,
+    fps: float = 0.0,
 ) -> dict:
     """``{"top": [{"label", "prob"}...], "frames": [{"frame", "probs"}...], "classes", "stride", "anomaly",
     "boxes"}`` for the video at ``path`` (``total_frames`` long, ``source_size`` (W, H)): the classifier streams
-    every ``stride``-th frame; ``anomaly`` (one score per frame) is None without a scorer, ``boxes``
-    (``[x, y, w, h]`` per frame, source pixels) None without a first-frame ``box``."""
+    every ``stride``-th frame (the run's spacing at the video's ``fps``); ``anomaly`` (one score per frame) is None
+    without a scorer, ``boxes`` (``[x, y, w, h]`` per frame, source pixels) None without a first-frame ``box``."""
     served = analysers.served
-    every = 1 if analysers.every_frame(box) else analysers.stride
-    session = analysers.session(box, source_size, keep=True)
+    stride = analysers.stride_at(fps)
+    every = 1 if analysers.every_frame(box) else stride
+    session = analysers.session(box, source_size, keep=True, fps=fps)
     frames, boxes = [], []
     short_side = None if analysers.anomaly else analysers.short_side(box)  # native, as `anomaly score` decodes
     for n, (index, frame) in enumerate(decode_frames(str(path), short_side, every), start=1):
@@ -53,7 +55,7 @@ def analyse_video(
         "top": top[: analysers.top_k],
         "frames": frames,
         "classes": served.classes,
-        "stride": analysers.stride,
+        "stride": stride,
         "anomaly": whole.get("anomaly"),
         "boxes": boxes if box is not None else None,
     }

@@ -90,7 +90,7 @@ class Service:
         meta = probe_video(str(video))
         options = json.loads((folder / OPTIONS).read_text()) if (folder / OPTIONS).is_file() else {}
         size = (meta.width, meta.height)
-        result = analyse_video(video, self.analysers, meta.num_frames, size, options.get("box"), progress)
+        result = analyse_video(video, self.analysers, meta.num_frames, size, options.get("box"), progress, meta.fps)
         write_preview(video, folder / "preview.webm")
         return {**result, "fps": meta.fps, "num_frames": meta.num_frames, "width": meta.width, "height": meta.height}
 

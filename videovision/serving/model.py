@@ -90,6 +90,14 @@ class ServedClassifier:
     stride: int
     num_clips: int
     checkpoint: str
+    target_fps: float | None = None
+
+    def stride_at(self, fps: float) -> int:
+        """Frames between two classified frames of a video at ``fps``: about the run's ``target_fps`` (its samplers'
+        rule), else, or when the rate is unknown (0), its ``stride``."""
+        if self.target_fps is None or fps <= 0:
+            return self.stride
+        return max(1, round(fps / self.target_fps))
 
     def step_model(self) -> FrameStepModel:
         return FrameStepModel(self.encoder, self.head).eval()
@@ -149,6 +157,7 @@ def load_classifier(checkpoint: str | Path, config: str | Path | None = None) ->
         sampler.stride,
         sampler.num_clips,
         str(checkpoint),
+        sampler.target_fps,
     )
 
 

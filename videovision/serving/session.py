@@ -48,8 +48,9 @@ def parse_box(text: str) -> Box:
 @dataclass
 class Analysers:
     """The served models: the classifier (in ``runtime``, at input ``size`` if given, every ``stride``-th frame:
-    the run's by default), an optional fitted anomaly scorer and the box tracker on the ResNet features of
-    ``tracker_encoder`` (an encoder that reads RGB frames; the classifier's when None)."""
+    by default the run's frame spacing at each video's rate, :meth:`stride_at`), an optional fitted anomaly scorer
+    and the box tracker on the ResNet features of ``tracker_encoder`` (an encoder that reads RGB frames; the
+    classifier's when None)."""
 
     served: ServedClassifier
     runtime: str = "eager"
@@ -63,7 +64,6 @@ class Analysers:
     tracker_encoder: nn.Module | None = None
 
     def __post_init__(self) -> None:
-        self.stride = self.stride or self.served.stride
         self.preprocess = self.served.preprocess.at(self.size)
 
     @cached_property
@@ -85,18 +85,26 @@ class Analysers:
         sides = [self.preprocess.resize, TRACK_SHORT_SIDE if box else 0]
         return max(sides + ([self.anomaly.short_side] if self.anomaly else []))
 
+    def stride_at(self, fps: float) -> int:
+        """Frames between two classified frames of a video at ``fps`` (0: unknown): ``stride`` when given, else the
+        run's (:meth:`ServedClassifier.stride_at`)."""
+        return self.stride or self.served.stride_at(fps)
+
     def every_frame(self, box: Box | None = None) -> bool:
         """Whether a session needs every frame (anomaly, tracking) or only the classifier's (every ``stride``-th)."""
         return self.anomaly is not None or box is not None
 
-    def session(self, box: Box | None = None, source_size: tuple[int, int] | None = None, keep=False) -> Session:
+    def session(
+        self, box: Box | None = None, source_size: tuple[int, int] | None = None, keep=False, fps: float = 0.0
+    ) -> Session:
         """A new video's state; ``box`` is in the pixels of a source ``source_size`` (W, H) wide and high;
-        ``keep``: keep what :meth:`Session.finish` needs (a whole video's job, not a live stream)."""
+        ``keep``: keep what :meth:`Session.finish` needs (a whole video's job, not a live stream); ``fps``: the
+        source's rate (0: unknown), which sets the classified frames' spacing (:meth:`stride_at`)."""
         if box is not None and source_size is None:
             raise ValueError("a first-frame box needs the source's size")
         if box is not None:
             self.check_tracker()
-        return Session(self, box, source_size, keep)
+        return Session(self, box, source_size, keep, self.stride_at(fps))
 
     def check_tracker(self) -> None:
         """Refuses a box, before any frame is read, when the tracker's encoder reads no appearance (residual frames)."""
@@ -109,10 +117,12 @@ class Analysers:
 class Session:
     """One video's carried state; call it with each frame (in order), then :meth:`finish` for a whole video."""
 
-    def __init__(self, analysers: Analysers, box: Box | None, source_size: tuple[int, int] | None, keep: bool):
+    def __init__(
+        self, analysers: Analysers, box: Box | None, source_size: tuple[int, int] | None, keep: bool, stride: int
+    ):
         self.analysers, self.box, self.source_size, self.keep = analysers, box, source_size, keep
         self.step = analysers.new_step()
-        self.every = analysers.stride if analysers.every_frame(box) else 1  # else frames come pre-thinned
+        self.every = stride if analysers.every_frame(box) else 1  # else frames come pre-thinned
         self.online = analysers.anomaly.online() if analysers.anomaly and not keep else None
         self.anomaly_features = analysers.anomaly.frame_features() if analysers.anomaly else None
         self.tracker: BoxTracker | None = None
@@ -182,8 +192,8 @@ class Session:
 
 
 def _clip_protocol(served: ServedClassifier, inputs: torch.Tensor) -> np.ndarray:
-    """Mean softmax over ``num_clips`` clips of ``clip_len`` consecutive inputs, evenly spaced (looping a short
-    video), as :class:`~data_modules.UniformClipSampler` at the run's stride."""
+    """Mean softmax over ``num_clips`` clips of ``clip_len`` consecutive inputs (the classified frames, spaced as the
+    run's samplers space them), evenly spaced (looping a short video), as :class:`~data_modules.UniformClipSampler`."""
     n, t = len(inputs), served.clip_len
     starts = np.round(np.linspace(0, max(0, n - t), served.num_clips)).astype(int)
     index = (starts[:, None] + np.arange(t)[None]) % n

@@ -63,10 +63,11 @@ def main(argv: list[str] | None = None) -> dict:
         args.threads,
         tracker_encoder=tracker_encoder,
     )
-    session = analysers.session(args.box, source_size(args.source) if args.box else None)
     live = is_live(args.source)
-    pace = source_fps(args.source) if args.realtime and not live else 0.0
-    every = 1 if analysers.every_frame(args.box) else analysers.stride
+    fps = 0.0 if live else source_fps(args.source)  # a camera's rate is not known up front: the run's stride
+    session = analysers.session(args.box, source_size(args.source) if args.box else None, fps=fps)
+    pace = fps if args.realtime and not live else 0.0
+    every = 1 if analysers.every_frame(args.box) else analysers.stride_at(fps)
     short_side = analysers.short_side(args.box)
     reader = FrameReader(args.source, short_side, every, drop=live or args.realtime, pace_fps=pace)
     log = open(args.log, "w") if args.log else None  # noqa: SIM115 (closed below)
