@@ -156,9 +156,16 @@ class VideoDataModule(LightningDataModule):
         good = [(r, metas[r.path]) for r in records if not isinstance(metas[r.path], str)]
         bad = {r.path: metas[r.path] for r in records if isinstance(metas[r.path], str)}
         self.skipped[split] = bad
+        stage = str(getattr(stage, "value", stage))  # Lightning passes TrainerFn, which prints as TrainerFn.FITTING
         if bad:
+            named = "; ".join(list(bad.values())[:3]) + ("; ..." if len(bad) > 3 else "")
             log.warning(
-                "%s (%s split): skipping %d of %d videos that do not decode", stage, split, len(bad), len(records)
+                "%s (%s split): skipping %d of %d videos that do not decode (check-data lists them all): %s",
+                stage,
+                split,
+                len(bad),
+                len(records),
+                named,
             )
             if error := bad_fraction_error(len(bad), len(records), self.max_bad_fraction, f"{stage} ({split} split)"):
                 raise RuntimeError(error + ":\n  " + "\n  ".join(bad.values()))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lightning.pytorch.trainer.states import TrainerFn
 
 from data_modules import UCF101, RandomClipSampler, VideoDataModule
 from data_modules.clip_dataset import ClipDataset
@@ -75,6 +76,10 @@ def test_bad_files_are_skipped_counted_and_training_data_still_flows(bad_copy, t
     always = {p for p, kind in bad.items() if kind != "truncated"}
     assert always <= skipped <= set(bad)
     assert f"skipping {len(skipped)} of 32" in caplog.text
+    assert "do not decode (check-data lists them all): " + dm.skipped["train"][sorted(skipped)[0]] in caplog.text
+    with caplog.at_level(logging.WARNING):
+        dm.setup(TrainerFn.FITTING)  # as Lightning calls it
+    assert "TrainerFn" not in caplog.text and "fit (train split): skipping" in caplog.text
     batch = next(iter(dm.train_dataloader()))
     assert batch["clips"].shape[0] == 4
 
