@@ -245,4 +245,5 @@ def test_check_data_on_a_folder_says_what_training_will_do(bad_copy, tmp_path, m
     assert "test: none (VideoFolder(" in out and "resolutions: 32x32 (" in out and "videos/s" in out
     assert "training will REFUSE this split: train split: 3 of 47 videos do not decode, above" in out
     assert "--data.init_args.max_bad_fraction 0.11" in out
+    assert "fewer than the 36 frames a training sample of TupleClipSampler spans" in out  # the demo pretraining's
     assert set(json.loads(report.read_text())["train"]["bad"]) <= set(bad)

@@ -5,7 +5,7 @@ length, fps, size, which backend reads it right); bad files are listed with thei
 with the frames they keep, the resolutions found and the probe's throughput are shown, and it says
 what training will do with the split (skip the bad videos, or refuse the split above
 ``data.max_bad_fraction``). The results land in the metadata cache that training reads, so the first
-epoch starts at once. ``DIR`` alone checks a folder of videos (any tree) without a config.
+epoch starts at once. ``DIR`` alone checks a folder of videos (any tree) as the demo's pretraining reads it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,16 @@ from collections import Counter
 
 import numpy as np
 
-from data_modules import MissingSplitError, RandomClipSampler, VideoDataModule, VideoFolder
+from data_modules import MissingSplitError, VideoDataModule, VideoFolder
 from data_modules.metadata import probe_videos
 from data_modules.video_datamodule import SHORT_VIDEO_RULES, bad_fraction_error
 from data_modules.video_io import VideoMeta
 
 from .. import runs
+
+FOLDER_CONFIG = "demo/pretrain.yaml"
+"""What a bare folder is checked against: the README's own-data path pretrains with it (its samplers, its
+``max_bad_fraction``), so "short" means shorter than its tuples."""
 
 
 def _datamodule(args: argparse.Namespace, overrides: list[str]) -> VideoDataModule:
@@ -31,7 +35,10 @@ def _datamodule(args: argparse.Namespace, overrides: list[str]) -> VideoDataModu
         return runs.build(args.config, cli_args=overrides).datamodule
     if overrides:
         raise SystemExit(f"check-data: options {overrides} need --config")
-    return VideoDataModule(VideoFolder(args.folder, labelled=False), RandomClipSampler(), num_workers=args.workers)
+    VideoFolder(args.folder, labelled=False)  # a missing folder is named before anything is built
+    reader = {"class_path": "data_modules.VideoFolder", "init_args": {"root": args.folder, "labelled": False}}
+    overrides = {"data.init_args.reader": reader, "data.init_args.num_workers": args.workers, **runs.QUIET}
+    return runs.build(FOLDER_CONFIG, overrides).datamodule
 
 
 def _check_split(datamodule: VideoDataModule, split: str, workers: int) -> dict | None:
