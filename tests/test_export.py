@@ -23,7 +23,7 @@ def served_classifier(temporal=None, frame_input: str = "rgb") -> ServedClassifi
     head = nn.Sequential(nn.BatchNorm1d(encoder.out_dim, affine=False), nn.Linear(encoder.out_dim, 3)).eval()
     head[0].running_mean.uniform_(-0.1, 0.1)
     preprocess = Preprocess(32, 32, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
-    return ServedClassifier(encoder, head, ["a", "b", "c"], preprocess, 4, 1, 2, "none.ckpt")
+    return ServedClassifier(encoder, head, ["a", "b", "c"], preprocess, 4, 1, 2, "none.ckpt", target_fps=8)
 
 
 @pytest.mark.parametrize("frame_input", ["rgb", "residual"])
@@ -33,7 +33,7 @@ def test_step_and_clip_exports_match_eager(tmp_path, frame_input):
     written = export_classifier(served, tmp_path, clip_len=4)
     meta = load_meta(tmp_path)
     previous = [[1, 3, 32, 32], [1, 1, 1, 1]] if frame_input == "residual" else []
-    assert meta["classes"] == ["a", "b", "c"]
+    assert meta["classes"] == ["a", "b", "c"] and (meta["stride"], meta["target_fps"]) == (1, 8)
     assert meta["state_shapes"] == [*previous, [1, 32, 2], [1, 1, 16], [1, 1, 16]]
     frames = torch.randn(4, 1, 3, 32, 32)
     eager, onnx_step = EagerStep(served.step_model()), OrtStep(tmp_path)

@@ -62,7 +62,8 @@ def export_classifier(
         "classes": served.classes,
         "preprocess": asdict(served.preprocess.at(size)),
         "clip_len": clip_len,
-        "stride": served.stride,
+        "stride": served.stride,  # frames between classified frames when the rate is unknown
+        "target_fps": served.target_fps,  # else about this many a second (ServedClassifier.stride_at)
     }
     with torch.no_grad():
         if STEP_ONNX in parts or STEP_PT2 in parts:
