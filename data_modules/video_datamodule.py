@@ -59,7 +59,7 @@ class VideoDataModule(LightningDataModule):
     ``val_fraction``: validate on a seeded part of the training videos (by group, ``subset_seed``)
     instead of the reader's ``val`` split (UCF101's is its test list), e.g. for early stopping.
     A transform size ``auto`` is resolved at setup from the training videos' median short side
-    (recipe.py) and logged.
+    (recipe.py) and logged, unless ``frame_size`` gives it (what a checkpoint's run resolved it to).
     """
 
     def __init__(
@@ -81,6 +81,7 @@ class VideoDataModule(LightningDataModule):
         predict_split: Split = "test",
         frames_dir: str | None = None,
         val_fraction: float | None = None,
+        frame_size: int | None = None,
     ) -> None:
         super().__init__()
         self.reader = reader
@@ -106,6 +107,8 @@ class VideoDataModule(LightningDataModule):
         self.frames_dir = Path(frames_dir) if frames_dir else None
         self.val_fraction = val_fraction
         self.frame_size: int | None = None  # what 'auto' transform sizes resolved to (kept in checkpoints)
+        if frame_size is not None:
+            self.load_state_dict({"frame_size": frame_size})
         self.datasets: dict[str, ClipDataset] = {}
         self.skipped: dict[Split, dict[str, str]] = {}
 

@@ -73,3 +73,13 @@ def test_the_data_module_sizes_auto_transforms_and_holds_out_validation_from_tra
     restored.load_state_dict(dm.state_dict())  # what a checkpoint carries to classify and serve
     assert dm.state_dict() == {"frame_size": 32} and restored.eval_transform.resize.size == [32]
     assert restored.eval_transform.crop_size == 8
+    given = VideoDataModule(
+        UCF101(str(tiny_digits)),
+        RandomClipSampler(clip_len=4),
+        eval_transform=EvalTransform(resize="auto", crop_size="auto"),
+        num_workers=0,
+        cache_dir=str(tmp_path),
+        frame_size=48,  # what classify passes: the size the checkpoint's run resolved, not one from new videos
+    )
+    given.setup("test")
+    assert given.eval_transform.crop_size == 48 and given.state_dict() == {"frame_size": 48}

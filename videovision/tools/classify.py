@@ -12,8 +12,10 @@ import argparse
 import json
 from pathlib import Path
 
+from data_modules import VideoDataModule
+
 from .. import runs
-from ..checkpoints import RUN_CONFIG_KEY, load_checkpoint_entry
+from ..checkpoints import RUN_CONFIG_KEY, CheckpointError, load_checkpoint_entry
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -27,7 +29,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if not Path(args.videos).is_dir():
         parser.error(f"not a folder: {args.videos}")
     classes = load_checkpoint_entry(args.ckpt, "classes")
+    try:  # the frame size 'auto' resolved to in training, not one worked out from these videos
+        frame_size = load_checkpoint_entry(args.ckpt, VideoDataModule.__qualname__).get("frame_size")
+    except CheckpointError:
+        frame_size = None
     overrides = {
+        "data.init_args.frame_size": frame_size,
         "model.init_args.pretrained": None,
         "model.init_args.num_classes": len(classes),
         "data.init_args.reader": {
