@@ -22,6 +22,14 @@ from typing import Literal
 import numpy as np
 
 
+def frame_step(fps: float, stride: int, target_fps: float | None) -> int:
+    """Frames between two sampled frames: ``round(fps / target_fps)`` (at least 1), or ``stride`` without a
+    ``target_fps`` or for an unknown rate (``fps`` 0)."""
+    if target_fps is None or fps <= 0:
+        return stride
+    return max(1, round(fps / target_fps))
+
+
 class ClipSampler(ABC):
     """Base class: ``sampler(num_frames, fps, rng) -> (K, T)`` frame indices."""
 
@@ -52,9 +60,7 @@ class ClipSampler(ABC):
 
     def step(self, fps: float) -> int:
         """Frames between two sampled frames of a clip."""
-        if self.target_fps is None or fps <= 0:
-            return self.stride
-        return max(1, round(fps / self.target_fps))
+        return frame_step(fps, self.stride, self.target_fps)
 
     def frames_needed(self, step: int) -> int:
         """Frames one sample spans at frame step ``step`` (one clip; tuples and pairs override)."""

@@ -197,11 +197,15 @@ class Kinetics(DatasetReader):
         self.missing: dict[Split, int] = {}
         self._classes: list[str] | None = None
 
+    def _csv(self, split: Split) -> Path:
+        """The annotation CSV of ``split`` (``val`` reads ``validate.csv``)."""
+        name = {"train": "train", "val": "validate", "test": "test"}[split]
+        return self.annotations / f"{name}.csv"
+
     def _rows(self, split: Split) -> list[dict[str, str]]:
         import csv
 
-        name = {"train": "train", "val": "validate", "test": "test"}[split]
-        path = self.annotations / f"{name}.csv"
+        path = self._csv(split)
         if not path.exists():
             raise FileNotFoundError(f"Kinetics annotation file not found: {path}")
         with path.open(newline="") as f:
@@ -234,7 +238,7 @@ class Kinetics(DatasetReader):
             log.warning(
                 "Kinetics %s: %d of %d clips listed in %s are not under %s (looked in <label>/,"
                 " <label_with_underscores>/ and the folder itself); they are left out",
-                split, missing, missing + len(out), self.annotations, folder,
+                split, missing, missing + len(out), self._csv(split), folder,
             )  # fmt: skip
         return out
 

@@ -173,6 +173,8 @@ class OTB:
         if (self.root / name).is_dir():
             return name, self.root / name / "groundtruth_rect.txt"
         folder, _, target = name.rpartition("-")
+        if not folder or not (self.root / folder).is_dir():
+            raise FileNotFoundError(f"{self.root / name}: no folder of sequence {name!r}")
         return folder, self.root / folder / f"groundtruth_rect.{target}.txt"
 
     def sequence(self, name: str) -> OTBSequence:
@@ -197,12 +199,13 @@ class OTB:
             if len(values) != 4:
                 raise TrackingDataError(f"{path}: line {number}: {len(values)} values, expected x,y,w,h")
             numbers.append(number)
-        start = 0
+        start, available = 0, len(frames)
         if len(rows) < len(frames) and folder_name in OTB_ANNOTATED_FROM:
             first_number = int(FRAME_NUMBER.search(frames[0].stem).group(1))
             start = OTB_ANNOTATED_FROM[folder_name] - first_number
-        if len(rows) != len(frames[start:]):
-            raise TrackingDataError(f"{path}: {len(rows)} boxes for {len(frames[start:])} frames in {folder}")
+            available = len(rows)  # their boxes end before their images do
+        if len(rows) != min(available, len(frames) - start):
+            raise TrackingDataError(f"{path}: {len(rows)} boxes for {len(frames) - start} frames in {folder}")
         boxes = np.array(rows, dtype=np.float64).reshape(-1, 4)
         boxes[:, :2] -= 1
         valid = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)

@@ -124,6 +124,8 @@ def test_a_training_video_too_short_for_the_scorer_is_skipped_and_counted(caplog
     with caplog.at_level("WARNING"):
         scorer.fit_videos(encoder, [*videos, videos[0][:3]], [False] * 5)
     assert "NextStepScorer: skipped 1 normal training videos of fewer than the 4 frames" in caplog.text
+    with pytest.raises(ValueError, match="at least 4 frames, and all 2 normal training videos are shorter"):
+        scorer.fit_videos(encoder, [videos[0][:3], videos[1][:2]], [False, False])
     assert CombinedScorer([KNNScorer(), scorer]).min_frames == 4
 
 

@@ -146,6 +146,7 @@ def test_check_data_lists_bad_files_and_fills_the_cache(bad_copy, tmp_path, monk
 
     assert json.loads(report.read_text())["test"]["frames"]["max"] == 16
     assert check_data(args) == 0
+    assert check_data(["--conf", args[1], args[2]]) == 0  # argparse's abbreviations still work
     reader = {"class_path": "data_modules.UCF101", "init_args": {"root": str(root)}}
     check_data(
         [

@@ -335,7 +335,7 @@ def _mot17_sequence() -> tuple[np.ndarray, np.ndarray]:
         gt += [[f, 3, -9, 30, 20, 50, 1, 1, 0.5], [f, 4, 150, 60, 20, 20, 0, 3, 1.0]]
         pred += [[f, 1 if f < 4 else 5, 11 + 2 * f, 21, 30, 60, 1], [f, 2, 101, 20, 30, 60, 1]]
         pred += [[f, 3, -8, 30, 20, 50, 1], [f, 4, 150, 60, 20, 20, 1]]
-    gt += [[3, 6, 60, 10, 15, 30, 0, 12, 1.0]]
+    gt += [[3, 6, 60, 10, 15, 30, 0, 12, 1.0], [1, 8, 60, 60, 20, 40, 0.5, 1, 1.0]]  # conf 0.5 reads as 0
     pred += [[3, 6, 60, 10, 15, 30, 1], [5, 7, 170, 5, 10, 10, 1]]
     pad = [-1, -1, -1]
     return np.array(gt, dtype=float), np.array([row + pad for row in pred], dtype=float)
@@ -396,5 +396,6 @@ def test_mot17_distractors_are_scored_as_trackevals_own_mot17_pipeline_scores_th
     assert ours["MOTA"] == pytest.approx(1 - (7 + 0 + 1) / 12)
     assert mot_metrics(gt, pred)["FP"] == 6 + 1 + 6 + 1  # MOT15 rules: every predicted box counts
     assert mot_distractor_classes("MOT20-01") == (2, 6, 7, 8, 12) and mot_distractor_classes("TUD-Campus") is None
+    assert mot_metrics(np.empty((0, 9)), pred, distractors)["FP"] == len(pred)  # a test split: no ground truth
     with pytest.raises(ValueError, match=r"class\(es\) \[-1.0\] are not MOTChallenge classes"):
         mot_metrics(np.c_[gt[:, :7], -np.ones(len(gt)), gt[:, 8]], pred, distractors)

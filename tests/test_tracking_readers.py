@@ -146,6 +146,15 @@ def test_otb_100_as_distributed_offsets_targets_and_absent_boxes(tmp_path: Path,
     assert (david.start, len(david.boxes)) == (4, 4)
     np.testing.assert_array_equal(reader.sequence("Jogging-2").boxes[0], [3, 3, 3, 3])
     np.testing.assert_array_equal(reader.sequence("Board").boxes[-1], [-1, -1, 0, 0])
+    _jpegs(tmp_path / "Diving/img", [f"{i:04d}.jpg" for i in range(1, 6)])  # boxes end before the images
+    (tmp_path / "Diving/groundtruth_rect.txt").write_text("2,2,3,3\n" * 3)
+    diving = reader.sequence("Diving")
+    assert (diving.start, len(diving.boxes)) == (0, 3)
+    (tmp_path / "Diving/groundtruth_rect.txt").write_text("2,2,3,3\n" * 6)
+    with pytest.raises(TrackingDataError, match="6 boxes for 5 frames"):
+        reader.sequence("Diving")
+    with pytest.raises(FileNotFoundError, match="no folder of sequence 'Basketbal'"):
+        reader.sequence("Basketbal")
     (tmp_path / "Board/groundtruth_rect.txt").write_text("0,0,0,0\n2,2,3,3\n2,2,3,3\n")
     with pytest.raises(TrackingDataError, match="line 1: the first box starts the tracker"):
         reader.sequence("Board")

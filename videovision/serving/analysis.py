@@ -97,4 +97,7 @@ def write_preview(source: str | Path, target: str | Path, short_side: int = PREV
             out.mux(video.encode(image))
         if video is not None:
             out.mux(video.encode())
+    if video is None:  # not one frame decoded
+        Path(target).unlink(missing_ok=True)
+        return None
     return Path(target)

@@ -15,6 +15,8 @@ import torch
 import torchvision.transforms.v2.functional as TF
 from torch import nn
 
+from data_modules.clip_samplers import frame_step
+
 from .. import runs
 from ..checkpoints import RUN_CONFIG_KEY, load_checkpoint_file
 from ..config import compose
@@ -95,9 +97,7 @@ class ServedClassifier:
     def stride_at(self, fps: float) -> int:
         """Frames between two classified frames of a video at ``fps``: about the run's ``target_fps`` (its samplers'
         rule), else, or when the rate is unknown (0), its ``stride``."""
-        if self.target_fps is None or fps <= 0:
-            return self.stride
-        return max(1, round(fps / self.target_fps))
+        return frame_step(fps, self.stride, self.target_fps)
 
     def step_model(self) -> FrameStepModel:
         return FrameStepModel(self.encoder, self.head).eval()

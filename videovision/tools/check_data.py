@@ -105,7 +105,8 @@ def _split_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[
     own, overrides, i = [], [], 0
     while i < len(argv):
         name = argv[i].split("=", 1)[0]
-        if argv[i].startswith("-") and name not in known:
+        abbreviates = [option for option in known if option.startswith(name)] if name.startswith("--") else []
+        if argv[i].startswith("-") and name not in known and len(abbreviates) != 1:
             takes_value = "=" not in argv[i] and i + 1 < len(argv) and not argv[i + 1].startswith("-")
             overrides += argv[i : i + 2] if takes_value else argv[i : i + 1]
             i += 2 if takes_value else 1

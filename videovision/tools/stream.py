@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runtime", choices=RUNTIMES, default="eager")
     parser.add_argument("--export-dir", default="runs/export", help="ONNX export for --runtime onnx (made if absent)")
     parser.add_argument("--size", type=int, help="classifier input size in pixels (default: the run's crop size)")
-    parser.add_argument("--every", type=int, help="classify every N-th frame (default: the run's clip stride)")
+    parser.add_argument(
+        "--every", type=int, help="classify every N-th frame (default: the run's spacing at the source's rate)"
+    )
     parser.add_argument("--realtime", action="store_true", help="play a file at its frame rate, dropping frames")
     parser.add_argument("--top-k", type=int, default=3)
     parser.add_argument("--max-frames", type=int)

@@ -250,7 +250,7 @@ def _without_distractors(gt: np.ndarray, pred: np.ndarray, distractors: tuple[in
         matched = iou[rows, cols] > eps
         on_distractor = np.isin(gt[g[rows[matched]], 7], distractors)
         keep[p[cols[matched][on_distractor]]] = False
-    return gt[(gt[:, 6] != 0) & (gt[:, 7] == 1)], pred[keep]
+    return gt[(gt[:, 6].astype(int) != 0) & (gt[:, 7] == 1)], pred[keep]
 
 
 def _trackeval_data(gt: np.ndarray, pred: np.ndarray, distractors: tuple[int, ...] | None = None) -> dict:
@@ -259,10 +259,10 @@ def _trackeval_data(gt: np.ndarray, pred: np.ndarray, distractors: tuple[int, ..
     from trackeval.datasets import MotChallenge2DBox
 
     gt, pred = _mot_rows(gt, "gt"), _mot_rows(pred, "pred")
-    if distractors is not None:
+    if distractors is not None and len(gt):  # a test split has no ground truth to match
         gt, pred = _without_distractors(gt, pred, distractors)
     elif gt.shape[1] > 6:
-        gt = gt[gt[:, 6] != 0]
+        gt = gt[gt[:, 6].astype(int) != 0]  # TrackEval reads the conf column as an int: 0.5 marks a row 0
     gt_ids = np.unique(gt[:, 1], return_inverse=True)[1]
     pred_ids = np.unique(pred[:, 1], return_inverse=True)[1]
     data = {

@@ -106,15 +106,6 @@ class AnomalyScorer(nn.Module, ABC):
         """Fit from training videos with their video-level labels (``True`` = weakly labelled anomalous, ``False`` or
         ``None`` = normal). One-class scorers fit on the normal videos only; weakly supervised ones override this."""
         normal = [f for f, a in zip(train, video_labels(train, anomalous)) if not a]
-        short = sum(len(f) < self.min_frames for f in normal)
-        if short:
-            log.warning(
-                "%s: skipped %d normal training videos of fewer than the %d frames it needs",
-                type(self).__name__,
-                short,
-                self.min_frames,
-            )
-            normal = [f for f in normal if len(f) >= self.min_frames]
         if not normal:
             raise ValueError(
                 f"{type(self).__name__} fits on normal training videos, and all {len(train)} are labelled anomalous"
@@ -126,7 +117,20 @@ class AnomalyScorer(nn.Module, ABC):
                 len(normal),
                 len(train) - len(normal),
             )
-        self.fit(encoder, normal, checkpoint)
+        long_enough = [f for f in normal if len(f) >= self.min_frames]
+        if not long_enough:
+            raise ValueError(
+                f"{type(self).__name__} needs videos of at least {self.min_frames} frames, and all {len(normal)} "
+                "normal training videos are shorter"
+            )
+        if len(long_enough) < len(normal):
+            log.warning(
+                "%s: skipped %d normal training videos of fewer than the %d frames it needs",
+                type(self).__name__,
+                len(normal) - len(long_enough),
+                self.min_frames,
+            )
+        self.fit(encoder, long_enough, checkpoint)
 
     @abstractmethod
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
