@@ -159,7 +159,6 @@ class VideoDataModule(LightningDataModule):
         good = [(r, metas[r.path]) for r in records if not isinstance(metas[r.path], str)]
         bad = {r.path: metas[r.path] for r in records if isinstance(metas[r.path], str)}
         self.skipped[split] = bad
-        stage = str(getattr(stage, "value", stage))  # Lightning passes TrainerFn, which prints as TrainerFn.FITTING
         if bad:
             named = "; ".join(list(bad.values())[:3]) + ("; ..." if len(bad) > 3 else "")
             log.warning(
@@ -214,6 +213,7 @@ class VideoDataModule(LightningDataModule):
             self.eval_transform.resolve_size(self.frame_size)
 
     def setup(self, stage: str) -> None:
+        stage = str(getattr(stage, "value", stage))  # Lightning passes TrainerFn, which prints as TrainerFn.FITTING
         self._resolve_sizes()
         if stage == "fit":
             self.datasets["train"] = self._build("train", self.train_sampler, stage)

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     live = is_live(args.source)
     fps = 0.0 if live else source_fps(args.source)  # a camera's rate is not known up front: the run's stride
     session = analysers.session(args.box, source_size(args.source) if args.box else None, fps=fps)
-    pace = fps if args.realtime and not live else 0.0
+    pace = fps if args.realtime else 0.0
     every = 1 if analysers.every_frame(args.box) else analysers.stride_at(fps)
     short_side = analysers.short_side(args.box)
     reader = FrameReader(args.source, short_side, every, drop=live or args.realtime, pace_fps=pace)

@@ -26,10 +26,12 @@ from .metrics import davis_scores, mot_distractor_classes, mot_metrics, mot_metr
 from .propagation import PropagationConfig, propagate_masks
 
 
-def load_frames(folder: str | Path) -> np.ndarray:
-    """Every frame of a frame folder (or video file) as uint8 (T, H, W, 3)."""
+def load_frames(folder: str | Path, start: int = 0, count: int | None = None) -> np.ndarray:
+    """The frames of a frame folder (or video file) from index ``start`` (``count`` of them; all by default) as
+    uint8 (T, H, W, 3)."""
     meta = probe_video(str(folder))
-    return read_frames(str(folder), np.arange(meta.num_frames), meta)
+    stop = meta.num_frames if count is None else min(meta.num_frames, start + count)
+    return read_frames(str(folder), np.arange(start, stop), meta)
 
 
 def save_masks(folder: str | Path, masks: np.ndarray) -> None:
@@ -89,7 +91,7 @@ def evaluate_otb(
     auc, precision = {}, {}
     for i, name in enumerate(reader.sequences()):
         seq = reader.sequence(name)
-        frames = load_frames(seq.frames)[seq.start : seq.start + len(seq.boxes)]
+        frames = load_frames(seq.frames, seq.start, len(seq.boxes))
         boxes = follow_box(frames, seq.boxes[0], features, config)
         one_based = boxes + [1, 1, 0, 0]
         (out_dir / f"{name}.txt").write_text("".join(",".join(f"{v:.2f}" for v in b) + "\n" for b in one_based))

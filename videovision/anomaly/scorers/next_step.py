@@ -80,7 +80,7 @@ class NextStepScorer(AnomalyScorer):
         return self.stride + 1
 
     def _sequences(self, encoder: nn.Module, features: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
-        if len(features) <= self.stride:
+        if len(features) < self.min_frames:
             raise ValueError(
                 f"a video of {len(features)} frames has no next step at stride {self.stride} (scorer.init_args.stride)"
             )
