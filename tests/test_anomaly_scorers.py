@@ -22,10 +22,10 @@ from videovision.anomaly.scorers import (
     OrderScorer,
     PaceScorer,
 )
-from videovision.anomaly.scorers.base import holdout_split
+from videovision.anomaly.scorers.base import doubt_log_odds, holdout_split
 from videovision.anomaly.scorers.knn import knn_distances
 from videovision.anomaly.scorers.next_step import streamed_errors
-from videovision.anomaly.scorers.order import order_confidence_scores
+from videovision.anomaly.scorers.order import order_doubt_log_odds
 from videovision.checkpoints import objective_head_state
 from videovision.models import FrameTemporalEncoder, RecurrentTemporal, ResNetFrames, TemporalConvRefiner
 from videovision.objectives import PaceObjective, VCOPObjective, pace_views
@@ -138,9 +138,17 @@ class _FixedLogits(nn.Module):
         return self.logits.expand(len(tuples), -1)
 
 
-def test_order_confidence_is_one_minus_p_natural_order_and_the_head_loads_from_a_checkpoint(tmp_path):
+def test_doubt_log_odds_are_those_of_one_minus_p_and_keep_precision_where_p_rounds_to_one():
+    logits = torch.tensor([[0.0, 1.0, 2.0], [50.0, 0.0, 0.0]])
+    p = torch.softmax(logits.double(), dim=1)[:, 1]
+    assert doubt_log_odds(logits, 1)[0].item() == pytest.approx(math.log((1 - p[0].item()) / p[0].item()))
+    assert 1 - torch.softmax(logits.double(), dim=1)[1, 0] == 0  # 1 - p underflows; its log-odds do not
+    assert doubt_log_odds(logits, 0)[1].item() == pytest.approx(math.log(2) - 50)
+
+
+def test_order_score_is_the_log_odds_of_one_minus_p_natural_order_and_the_head_loads_from_a_checkpoint(tmp_path):
     head = _FixedLogits([0.55, 0.05, 0.1, 0.1, 0.1, 0.1])
-    assert order_confidence_scores(head, torch.zeros(2, 3, 4)).tolist() == pytest.approx([0.45, 0.45])
+    assert order_doubt_log_odds(head, torch.zeros(2, 3, 4)).tolist() == pytest.approx([math.log(0.45 / 0.55)] * 2)
     assert list(itertools.permutations(range(3)))[0] == (0, 1, 2)
     encoder = _encoder()
     scorer = OrderScorer(clip_len=2, stride=2, gap=1, hop=2, pair_dim=8, steps=5)
@@ -157,7 +165,7 @@ def test_order_confidence_is_one_minus_p_natural_order_and_the_head_loads_from_a
     tuples, covered = scorer.tuples(encoder, train[0])
     assert tuples.shape == (len(covered), 3, 8) and covered.shape[1] == 3 * 3 + 2 * 1
     scores = scorer.score(encoder, train[0])
-    assert scores.shape == (20,) and ((scores >= 0) & (scores <= 1)).all()
+    assert scores.shape == (20,) and np.isfinite(scores).all()
     reloaded = OrderScorer(clip_len=2, stride=2, gap=1, hop=2, pair_dim=8)
     reloaded.load_fitted(encoder, scorer.state_dict())
     assert np.array_equal(reloaded.score(encoder, train[0]), scores)
@@ -199,7 +207,7 @@ class _RowLogits(nn.Module):
         return self.logits
 
 
-def test_pace_score_is_one_minus_p_pace_1_forwards_spread_over_the_frames_each_clip_covers():
+def test_pace_score_is_the_log_odds_of_one_minus_p_pace_1_forwards_spread_over_the_frames_each_clip_covers():
     encoder, features = _encoder(), _videos(1, frames=7)[0]
     scorer = PaceScorer(clip_len=2, stride=2, hop=2, paces=[2, 1])
     assert scorer.normal_class == 1  # pace 1 is the second pace; forwards
@@ -208,7 +216,8 @@ def test_pace_score_is_one_minus_p_pace_1_forwards_spread_over_the_frames_each_c
     logits = torch.stack([torch.zeros(3), p_normal.log() - (1 - p_normal).log(), torch.full((3,), -1e9)], 1)
     scorer.head = _RowLogits(torch.cat([logits, torch.full((3, 1), -1e9)], 1))
     scores = scorer.score(encoder, features)
-    np.testing.assert_allclose(scores, [0.1, 0.1, 0.3, 0.5, 0.65, 0.8, 0.8], atol=1e-6)
+    doubt = np.log((1 - p_normal.double().numpy()) / p_normal.double().numpy())  # log 1/9, 0, log 4
+    np.testing.assert_allclose(scores, doubt[[0, 0, 0, 1, 1, 2, 2]] / 2 + doubt[[0, 0, 1, 1, 2, 2, 2]] / 2, atol=1e-6)
     torch.testing.assert_close(
         scorer.head.seen[0], clip_embeddings(encoder, features, np.array([[0, 2], [2, 4], [4, 6]]))
     )
@@ -239,7 +248,7 @@ def test_pace_head_loads_from_a_pretraining_checkpoint_and_a_mismatched_one_is_n
     assert "pretraining head" in scorer.head_source
     assert torch.equal(scorer.head.layers[3].weight, pace.head.layers[3].weight)
     scores = scorer.score(encoder, train[0])
-    assert scores.shape == (20,) and ((scores >= 0) & (scores <= 1)).all()
+    assert scores.shape == (20,) and np.isfinite(scores).all()
     reloaded = PaceScorer()
     reloaded.load_fitted(encoder, scorer.state_dict())
     assert np.array_equal(reloaded.score(encoder, train[0]), scores)

@@ -67,6 +67,14 @@ def holdout_split(train: list[torch.Tensor], holdout: int) -> tuple[list[torch.T
     return [f for i, f in enumerate(train) if i % holdout], train[::holdout]
 
 
+def doubt_log_odds(logits: torch.Tensor, normal_class: int) -> torch.Tensor:
+    """log((1 - p) / p) of ``normal_class``'s softmax probability p, from the logits without forming p:
+    (B, K) -> (B,) float64. Monotone in 1 - p."""
+    logits = logits.double()
+    others = torch.cat([logits[:, :normal_class], logits[:, normal_class + 1 :]], dim=1)
+    return torch.logsumexp(others, dim=1) - logits[:, normal_class]
+
+
 def video_labels(train: list[torch.Tensor], anomalous: Sequence[bool | None]) -> list[bool]:
     """One video-level label per training video, unknown (``None``) taken as normal."""
     if len(anomalous) != len(train):

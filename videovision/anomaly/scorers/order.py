@@ -1,11 +1,16 @@
-"""Temporal-order confidence: 1 - p(natural order) from a VCOP clip-order head.
+"""Temporal-order confidence: 1 - p(natural order) from a VCOP clip-order head, as its log-odds.
 
 Georgescu et al. ("Anomaly Detection in Video via Self-Supervised and Multi-Task Learning", CVPR 2021) score
 motion irregularity by how unsure an arrow-of-time classifier is that a normal-looking sequence runs forward.
 Here the classifier is the VCOP order head (Xu et al., CVPR 2019; :class:`VCOPHead`): ``n`` clips in their natural
-order go in, and the score is 1 - softmax(logits)[identity order]. The head comes from the encoder's pretraining
-checkpoint when it holds one (``objectives.<i>.head.*``); otherwise it is trained on the frozen embeddings of
-normal training tuples, as the VCOP objective would train it.
+order go in, and the score is 1 - softmax(logits)[identity order], reported as its log-odds log((1 - p) / p)
+(:func:`~.base.doubt_log_odds`). The ranking of tuples is the same, but the log-odds come from the logits: they keep
+their precision where p is within 1e-16 of 1 (1 - p is 0 there in float64), and they grow as log(1 - p) does. On
+real video with an untrained encoder the head was sure of normal training tuples (1 - p near 1e-6), and 1 - p
+standardised on them put doubtful test tuples 1e11 training standard deviations out, drowning the other scorers of
+a :class:`CombinedScorer`.
+The head comes from the encoder's pretraining checkpoint when it holds one (``objectives.<i>.head.*``); otherwise it
+is trained on the frozen embeddings of normal training tuples, as the VCOP objective would train it.
 """
 
 from __future__ import annotations
@@ -22,21 +27,21 @@ from ...checkpoints import load_objective_head
 from ...objectives.vcop import VCOPHead
 from ..features import clip_embeddings
 from ..metrics import clip_scores_to_frames, sliding_windows
-from .base import AnomalyScorer, holdout_split, train_head
+from .base import AnomalyScorer, doubt_log_odds, holdout_split, train_head
 
 IDENTITY = 0
 """Index of the natural order among ``itertools.permutations(range(n))`` (the first one)."""
 
 
-def order_confidence_scores(head: nn.Module, tuples: torch.Tensor) -> torch.Tensor:
-    """1 - p(natural order) of each tuple of clip embeddings in natural order: (B, n, D) -> (B,)."""
-    return 1 - torch.softmax(head(tuples).double(), dim=1)[:, IDENTITY]
+def order_doubt_log_odds(head: nn.Module, tuples: torch.Tensor) -> torch.Tensor:
+    """Log-odds that tuples of clip embeddings in natural order are not: (B, n, D) -> (B,)."""
+    return doubt_log_odds(head(tuples), IDENTITY)
 
 
 class OrderScorer(AnomalyScorer):
-    """Score = 1 - p(natural order) of ``num_clips`` clips of ``clip_len`` frames every ``stride`` frames, ``gap``
-    frames apart (the pretraining tuple), one tuple every ``hop`` frames, spread over the frames it covers.
-    Without a head in the checkpoint, one is trained ``steps`` Adam steps at ``lr`` on training tuples; every
+    """Score = log-odds of 1 - p(natural order) of ``num_clips`` clips of ``clip_len`` frames every ``stride``
+    frames, ``gap`` frames apart (the pretraining tuple), one tuple every ``hop`` frames, spread over the frames it
+    covers. Without a head in the checkpoint, one is trained ``steps`` Adam steps at ``lr`` on training tuples; every
     ``holdout``-th training video is left out of it and calibrates the scores (:func:`holdout_split`)."""
 
     def __init__(
@@ -99,4 +104,4 @@ class OrderScorer(AnomalyScorer):
             raise RuntimeError("OrderScorer.score before fit (or load_fitted)")
         self.head.eval()
         tuples, covered = self.tuples(encoder, features)
-        return clip_scores_to_frames(order_confidence_scores(self.head, tuples).numpy(), covered, len(features))
+        return clip_scores_to_frames(order_doubt_log_odds(self.head, tuples).numpy(), covered, len(features))

@@ -1,4 +1,4 @@
-"""Pace confidence: 1 - p(pace 1, forwards) from a pace-and-direction head.
+"""Pace confidence: 1 - p(pace 1, forwards) from a pace-and-direction head, as its log-odds.
 
 A clip of normal video plays at its own pace and forwards. Wang et al. ("Self-supervised Video Representation
 Learning by Pace Prediction", ECCV 2020) train a classifier of the pace a clip was sampled at; Wei et al. ("Learning
@@ -6,7 +6,8 @@ and Using the Arrow of Time", CVPR 2018) one of forwards against backwards; Geor
 Video via Self-Supervised and Multi-Task Learning", CVPR 2021) score anomalies by such proxy classifiers' doubt
 (arrow of time, motion irregularity). Here the classifier is the :class:`PaceHead` of :class:`PaceObjective`: the
 temporal model's embedding of ``clip_len`` frames every ``stride`` frames (the pretraining's pace 1) goes in, and
-the score is ``1 - softmax(logits)[pace 1, forwards]``, so a sped-up or reversed segment scores high.
+the score is ``1 - softmax(logits)[pace 1, forwards]``, so a sped-up or reversed segment scores high, reported as
+its log-odds log((1 - p) / p) (:func:`~.base.doubt_log_odds`; :mod:`.order` says why).
 
 The head comes from the encoder's pretraining checkpoint when it holds a PaceObjective head
 (``objectives.<i>.head.layers.*``); otherwise it is trained on frozen per-frame features of the normal training
@@ -27,19 +28,14 @@ from ...checkpoints import load_objective_head
 from ...objectives.pace import PaceHead, pace_views
 from ..features import clip_embeddings, clip_windows
 from ..metrics import clip_scores_to_frames
-from .base import AnomalyScorer, holdout_split, train_head
-
-
-def pace_confidence_scores(head: nn.Module, embeddings: torch.Tensor, normal_class: int) -> torch.Tensor:
-    """1 - p(``normal_class``) of each clip embedding: (K, D) -> (K,) float64."""
-    return 1 - torch.softmax(head(embeddings).double(), dim=1)[:, normal_class]
+from .base import AnomalyScorer, doubt_log_odds, holdout_split, train_head
 
 
 class PaceScorer(AnomalyScorer):
-    """Score = 1 - p(pace 1, forwards) of ``clip_len`` frames every ``stride`` frames, one clip every ``hop``
-    frames, spread (mean) over the frames it covers. Without a head in the checkpoint, one is trained ``steps``
-    Adam steps at ``lr`` on batches of ``batch_size`` from ``num_views`` pace views of normal training windows;
-    every ``holdout``-th training video is left out of it and calibrates the scores (:func:`holdout_split`)."""
+    """Score = log-odds of 1 - p(pace 1, forwards) of ``clip_len`` frames every ``stride`` frames, one clip every
+    ``hop`` frames, spread (mean) over the frames it covers. Without a head in the checkpoint, one is trained
+    ``steps`` Adam steps at ``lr`` on batches of ``batch_size`` from ``num_views`` pace views of normal training
+    windows; every ``holdout``-th training video is left out of it and calibrates the scores (:func:`holdout_split`)."""
 
     def __init__(
         self,
@@ -116,5 +112,5 @@ class PaceScorer(AnomalyScorer):
             raise RuntimeError("PaceScorer.score before fit (or load_fitted)")
         self.head.eval()
         clips, covered = clip_windows(len(features), self.clip_len, self.stride, self.hop)
-        scores = pace_confidence_scores(self.head, clip_embeddings(encoder, features, clips), self.normal_class)
+        scores = doubt_log_odds(self.head(clip_embeddings(encoder, features, clips)), self.normal_class)
         return clip_scores_to_frames(scores.numpy(), covered, len(features))
