@@ -11,12 +11,13 @@ file at fault:
   (1-based pixels), separated by commas, tabs or spaces.
 - MOTChallenge (Milan et al. 2016): ``<split>/<SEQ>/{img1/000001.jpg, gt/gt.txt, det/det.txt, seqinfo.ini}``;
   rows ``frame, id, x, y, w, h, conf, class, visibility`` (gt; conf 0 = ignore) and ``frame, -1, x, y, w, h, score``
-  (det), frames 1-based.
+  (det), frames 1-based. Boxes lying wholly outside the image are kept (logged), as TrackEval scores them.
 """
 
 from __future__ import annotations
 
 import configparser
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ import numpy as np
 from PIL import Image
 
 from .frame_folders import FRAME_NUMBER, frame_files
+
+log = logging.getLogger(__name__)
 
 DAVIS_VOID = 255
 # The first colours of the DAVIS palette (background black, then the objects), the rest white.
@@ -303,6 +306,18 @@ class MOTChallenge:
         if outside.any():
             i = int(np.flatnonzero(outside)[0])
             raise TrackingDataError(f"{path}: line {int(lines[i])}: frame {frame[i]:g} is not in 1..{length}")
-        boxes = rows[:, 2:6].copy()
-        boxes[:, :2] -= 1
-        _check_boxes_inside(boxes, width, height, path, lines)
+        x, y, w, h = rows[:, 2:6].T
+        empty = (w <= 0) | (h <= 0)
+        if empty.any():
+            i = int(np.flatnonzero(empty)[0])
+            raise TrackingDataError(f"{path}: line {int(lines[i])}: box {rows[i, 2:6].tolist()} is empty")
+        outside = (x - 1 >= width) | (y - 1 >= height) | (x - 1 + w <= 0) | (y - 1 + h <= 0)
+        if outside.any():
+            log.info(
+                "%s: %d boxes lie wholly outside the %dx%d image (first on line %d); kept, as TrackEval scores them",
+                path,
+                int(outside.sum()),
+                width,
+                height,
+                int(lines[np.flatnonzero(outside)[0]]),
+            )

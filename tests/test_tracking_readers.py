@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -106,14 +107,23 @@ def test_mot_columns(mot: Path) -> None:
     assert seq.detections(2).shape == (0, 5)
 
 
+def test_mot_keeps_boxes_wholly_outside_the_image_as_trackeval_scores_them(mot: Path, caplog) -> None:
+    gt = mot / "train/SEQ-01/gt/gt.txt"
+    gt.write_text(gt.read_text() + "2,3,17,2,4,4,1,1,1\n2,4,-4,2,4,4,1,1,1\n")  # right of x = 16; left of x = 1
+    with caplog.at_level(logging.INFO, logger="data_modules.tracking_readers"):
+        seq = MOTChallenge(mot).sequence("SEQ-01")
+    assert seq.gt.shape == (5, 9) and seq.gt[3:, 1].tolist() == [3, 4]
+    assert f"{gt}: 2 boxes lie wholly outside the 16x12 image (first on line 4)" in caplog.text
+
+
 def test_mot_bad_input_named(mot: Path) -> None:
     det = mot / "train/SEQ-01/det/det.txt"
     for empty in ("", "\n\n"):
         det.write_text(empty)
         with pytest.raises(TrackingDataError, match=re.escape(f"{det}: no detections (empty file)")):
             MOTChallenge(mot).sequence("SEQ-01")
-    det.write_text("1,-1,40,2,4,4,0.9\n")
-    with pytest.raises(TrackingDataError, match=re.escape(f"{det}: line 1: box") + ".*outside the 16x12 image"):
+    det.write_text("1,-1,40,2,4,0,0.9\n")
+    with pytest.raises(TrackingDataError, match=re.escape(f"{det}: line 1: box [40.0, 2.0, 4.0, 0.0] is empty")):
         MOTChallenge(mot).sequence("SEQ-01")
     det.write_text("4,-1,2,2,4,4,0.9\n")
     with pytest.raises(TrackingDataError, match=r"det\.txt: line 1: frame 4 is not in 1..3"):
