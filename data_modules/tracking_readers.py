@@ -152,6 +152,9 @@ def _check_boxes_inside(boxes: np.ndarray, width: int, height: int, path: Path, 
 OTB_ANNOTATED_FROM = {"David": 300, "Diving": 1, "Football1": 1, "Freeman3": 1, "Freeman4": 1}
 """OTB-100 sequences with fewer boxes than images, and the image number their boxes start at (the toolkit's
 ``startFrame``); their boxes run on from there, one a frame."""
+OTB_INIT_OMIT = {"Tiger1": 5}
+"""OTB-100 sequences whose first boxes the toolkit leaves out (its ``initOmit``): tracking starts at the box after
+them, on its image (Tiger1: image 6 of 354, one box an image)."""
 _TARGET_FILE = re.compile(r"groundtruth_rect\.(\d+)\.txt")
 
 
@@ -182,7 +185,8 @@ class OTB:
 
     def sequence(self, name: str) -> OTBSequence:
         """Frames and 0-based boxes of ``name``; one box per frame (from the toolkit's start frame for the sequences
-        of :data:`OTB_ANNOTATED_FROM`), the first one valid, each valid one overlapping the image."""
+        of :data:`OTB_ANNOTATED_FROM` and after the boxes :data:`OTB_INIT_OMIT` leaves out), the first one valid, each
+        valid one overlapping the image."""
         folder_name, path = self._ground_truth(name)
         folder = self.root / folder_name / "img"
         if not folder.is_dir():
@@ -209,6 +213,10 @@ class OTB:
             available = len(rows)  # their boxes end before their images do
         if len(rows) != min(available, len(frames) - start):
             raise TrackingDataError(f"{path}: {len(rows)} boxes for {len(frames) - start} frames in {folder}")
+        omit = OTB_INIT_OMIT.get(folder_name, 0)
+        if len(rows) <= omit:
+            raise TrackingDataError(f"{path}: {len(rows)} boxes, and the toolkit leaves out the first {omit}")
+        start, rows, numbers = start + omit, rows[omit:], numbers[omit:]
         boxes = np.array(rows, dtype=np.float64).reshape(-1, 4)
         boxes[:, :2] -= 1
         valid = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)

@@ -163,6 +163,16 @@ def test_otb_100_as_distributed_offsets_targets_and_absent_boxes(tmp_path: Path,
     (tmp_path / "Diving/groundtruth_rect.txt").write_text("2,2,3,3\n" * 6)
     with pytest.raises(TrackingDataError, match="6 boxes for 5 frames"):
         reader.sequence("Diving")
+    # Tiger1: one box an image, the toolkit tracks from image 6 with box 6 (initOmit 5).
+    _jpegs(tmp_path / "Tiger1/img", [f"{i:04d}.jpg" for i in range(1, 9)])
+    (tmp_path / "Tiger1/groundtruth_rect.txt").write_text("".join(f"{i},2,3,3\n" for i in range(1, 9)))
+    tiger = reader.sequence("Tiger1")
+    assert tiger.start == 5 and tiger.boxes[:, 0].tolist() == [5, 6, 7]
+    (tmp_path / "Tiger1/groundtruth_rect.txt").write_text("2,2,3,3\n" * 5)
+    for extra in range(6, 9):
+        (tmp_path / f"Tiger1/img/{extra:04d}.jpg").unlink()
+    with pytest.raises(TrackingDataError, match="5 boxes, and the toolkit leaves out the first 5"):
+        reader.sequence("Tiger1")
     with pytest.raises(FileNotFoundError, match="no folder of sequence 'Basketbal'"):
         reader.sequence("Basketbal")
     (tmp_path / "Board/groundtruth_rect.txt").write_text("0,0,0,0\n2,2,3,3\n2,2,3,3\n")
