@@ -117,7 +117,7 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
     root = Path(root)
     marker = root / _MARKER
     key = {**asdict(spec), "generator": GENERATOR_VERSION}
-    if marker.exists() and json.loads(marker.read_text()) == key:
+    if generated_with(root) == key:
         return root
     if spec.num_frames < spec.max_segment + 16:
         raise ValueError(f"num_frames {spec.num_frames} leaves no room for a segment of {spec.max_segment} frames")
@@ -152,6 +152,13 @@ def generate(root: str | Path, spec: AnomalyDigitsSpec = AnomalyDigitsSpec()) ->
             write_video(root / GenericAnomaly.WEAK / f"s{scene:02d}_w{i:02d}_{kind}.avi", frames, spec.fps)
     marker.write_text(json.dumps(key))
     return root
+
+
+def generated_with(root: str | Path) -> dict | None:
+    """The spec values and generator version the benchmark under ``root`` was generated with; ``None`` where none
+    was generated."""
+    marker = Path(root) / _MARKER
+    return json.loads(marker.read_text()) if marker.exists() else None
 
 
 def kind_of(name: str) -> str:

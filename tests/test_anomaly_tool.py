@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 import torch
 import yaml
 
-from data_modules.anomaly_digits import ANOMALIES, AnomalyDigits, AnomalyDigitsSpec, _test_video, segment_times
+from data_modules.anomaly_digits import (
+    ANOMALIES,
+    GENERATOR_VERSION,
+    AnomalyDigits,
+    AnomalyDigitsSpec,
+    _test_video,
+    segment_times,
+)
 from data_modules.moving_digits import _load_digit_images, _make_source, _trajectory
 from data_modules.video_io import iter_frame_chunks, probe_video
 from tests.serving_helpers import encoder_checkpoint, small_video
@@ -23,6 +32,7 @@ from videovision.serving.anomaly import ServedScorer
 from videovision.tools import TOOLS
 from videovision.tools.anomaly import (
     BENCH_SCORERS,
+    GENERATED_WITH_FILE,
     WEAK_SCORERS,
     _config_parser,
     _pretrain,
@@ -267,6 +277,8 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
 def test_bench_refuses_an_interrupted_pretraining_checkpoint_or_one_on_other_frames_or_data(tmp_path):
     checkpoint = tmp_path / "pretrain_vcop" / "checkpoints" / "last.ckpt"
     checkpoint.parent.mkdir(parents=True)
+    generated = {**asdict(AnomalyDigitsSpec()), "generator": GENERATOR_VERSION}
+    (checkpoint.parent / GENERATED_WITH_FILE).write_text(json.dumps(generated))
     reader = {"class_path": "data_modules.anomaly_digits.AnomalyDigits", "init_args": {"root": "data/anomaly_digits"}}
     saved = full_reader_config(reader)  # as a run's config keeps it: every default filled in
     assert saved["init_args"]["test_per_scene"] == AnomalyDigitsSpec().test_per_scene
@@ -276,13 +288,21 @@ def test_bench_refuses_an_interrupted_pretraining_checkpoint_or_one_on_other_fra
     }
     torch.save({"epoch": 20, "state_dict": {}, RUN_CONFIG_KEY: run_config}, checkpoint)
     with pytest.raises(ValueError, match=r"last\.ckpt holds 20 of the 50 pretraining epochs .*--pretrain-epochs 20"):
-        _pretrain("vcop", reader, tmp_path, 50, "residual")
-    assert _pretrain("vcop", reader, tmp_path, 20, "residual") == str(checkpoint)
+        _pretrain("vcop", reader, tmp_path, 50, "residual", generated)
+    assert _pretrain("vcop", reader, tmp_path, 20, "residual", generated) == str(checkpoint)
     with pytest.raises(ValueError, match=r"last\.ckpt was pretrained on residual frames and the bench.s encoder reads"):
-        _pretrain("vcop", reader, tmp_path, 20, "rgb")
+        _pretrain("vcop", reader, tmp_path, 20, "rgb", generated)
     fewer = {**reader, "init_args": {**reader["init_args"], "test_per_scene": 4}}  # the set before it grew
     with pytest.raises(ValueError, match=r"last\.ckpt was pretrained on other data .*'test_per_scene': 12.*delete it"):
-        _pretrain("vcop", fewer, tmp_path, 20, "residual")
+        _pretrain("vcop", fewer, tmp_path, 20, "residual", generated)
+    newer = {**generated, "generator": GENERATOR_VERSION + 1}  # the same spec, made by a changed generator
+    with pytest.raises(
+        ValueError, match=re.escape(f"was generated with {generated}, and the bench's data is generated with {newer}")
+    ):
+        _pretrain("vcop", reader, tmp_path, 20, "residual", newer)
+    (checkpoint.parent / GENERATED_WITH_FILE).unlink()  # pretrained before the bench kept it
+    with pytest.raises(ValueError, match=r"was not recorded \(.*generated_with\.json missing\)"):
+        _pretrain("vcop", reader, tmp_path, 20, "residual", generated)
 
 
 def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_anomaly_digits, tmp_path):

@@ -36,7 +36,7 @@ import torch
 import yaml
 from jsonargparse import ArgumentParser
 
-from data_modules.anomaly_digits import kind_of
+from data_modules.anomaly_digits import generated_with, kind_of
 from data_modules.anomaly_readers import AnomalyReader
 from data_modules.recipe import auto_frame_size
 
@@ -57,6 +57,8 @@ from ..config import compose, override
 from ..models.encoder import ClipEncoder
 
 SCORER_FILE = "scorer.pt"
+GENERATED_WITH_FILE = "generated_with.json"
+"""Beside a bench pretraining's checkpoint: the spec and generator version of the data it was trained on."""
 BENCH_SCORERS = ("knn", "next_step", "order", "frame_knn", "speed", "pace")
 """The one-class scorers of the bench, fitted on normal training video only; ``combined`` sums them."""
 WEAK_SCORERS = ("mil",)
@@ -170,10 +172,12 @@ def full_reader_config(reader: dict) -> dict:
     return parser.parse_object({"reader": reader}).reader.as_dict()
 
 
-def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int, frame_input: str) -> str:
+def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int, frame_input: str, generated: dict | None) -> str:
     """The checkpoint of ``name``'s demo pretraining on ``reader``'s normal training videos: reused when a finished
-    one on the same data and the same kind of frames is there, else trained."""
+    one on the same data (the same reader config and, for generated data, the same ``generated`` spec and generator
+    version, kept beside the checkpoint) and the same kind of frames is there, else trained."""
     checkpoint = run_dir / f"pretrain_{name}" / "checkpoints" / "last.ckpt"
+    generated_file = checkpoint.parent / GENERATED_WITH_FILE
     if checkpoint.exists():
         loaded = load_checkpoint_file(checkpoint)
         trained_on = checkpoint_frame_input(loaded)
@@ -194,6 +198,15 @@ def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int, frame_input: 
                 f"{checkpoint} holds {done} of the {epochs} pretraining epochs asked for (an interrupted run): "
                 f"delete it to pretrain {name} again, or pass --pretrain-epochs {done}"
             )
+        recorded = json.loads(generated_file.read_text()) if generated_file.exists() else None
+        if recorded != generated:
+            was = (
+                f"generated with {recorded}" if generated_file.exists() else f"not recorded ({generated_file} missing)"
+            )
+            raise ValueError(
+                f"{checkpoint}: the data it was pretrained on was {was}, and the bench's data is generated with "
+                f"{generated}: delete it to pretrain {name} again"
+            )
         print(f"reusing {checkpoint} ({done} epochs)")
         return str(checkpoint)
     overrides = {
@@ -204,6 +217,7 @@ def _pretrain(name: str, reader: dict, run_dir: Path, epochs: int, frame_input: 
         **runs.QUIET,
     }
     runs.fit(PRETRAINING[name], overrides)
+    generated_file.write_text(json.dumps(generated))
     return str(checkpoint)
 
 
@@ -236,7 +250,8 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
     checkpoints = {"random_init": None}
     for name in PRETRAINING:
         with _stage(stages, f"pretrain {name}"):
-            checkpoints[name] = _pretrain(name, base["reader"], run_dir, pretrain_epochs, built["encoder"].frame_input)
+            frame_input, generated = built["encoder"].frame_input, generated_with(built["reader"].root)
+            checkpoints[name] = _pretrain(name, base["reader"], run_dir, pretrain_epochs, frame_input, generated)
     results: dict[str, dict[str, Any]] = {}
     combined: dict[str, list[np.ndarray]] = {}  # smoothed frame scores of `combined` per encoder
     for encoder_name, checkpoint in checkpoints.items():
