@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 from data_modules.anomaly_readers import AnomalyRecord
-from videovision.anomaly.features import clip_embeddings, clip_windows, frame_features
+from videovision.anomaly.features import ResidualView, clip_embeddings, clip_windows, frame_features
 from videovision.anomaly.pipeline import EncodedSplit, score_split
 from videovision.anomaly.scorers import (
     AnomalyScorer,
@@ -22,6 +23,7 @@ from videovision.anomaly.scorers import (
     OrderScorer,
     PaceScorer,
 )
+from videovision.anomaly.scorers import pace as pace_module
 from videovision.anomaly.scorers.base import doubt_log_odds, holdout_split
 from videovision.anomaly.scorers.knn import knn_distances
 from videovision.anomaly.scorers.next_step import streamed_errors
@@ -291,19 +293,44 @@ def test_holdout_split_leaves_every_holdout_th_video_out_of_fitting_to_calibrate
         holdout_split(videos, 1)
 
 
+def test_pace_views_on_residual_frames_read_the_residuals_their_pace_and_direction_showed_in_pretraining(monkeypatch):
+    """One 13-frame video, windows of 3 entries every 2nd frame at pace <= 2 plus 2 entries of reach: one window.
+    A bank's feature of frame t is 1000 * (its view's number) + t; the embedding of a view is its features."""
+    scorer = PaceScorer(clip_len=3, stride=2, paces=[1, 2], num_views=200)
+    encoder = SimpleNamespace(out_dim=3)
+    needed = [ResidualView(2), ResidualView(4), ResidualView(2, True), ResidualView(4, True)]
+    monkeypatch.setattr(PaceScorer, "residual_views", lambda self, enc: needed)
+    monkeypatch.setattr(pace_module, "clip_embeddings", lambda enc, bank, clips: bank[torch.as_tensor(clips), 0])
+    views = {view: [1000.0 * (i + 1) + torch.arange(13.0)[:, None]] for i, view in enumerate(needed)}
+    embeddings, targets = scorer.training_views(encoder, [torch.zeros(13, 1)], views)
+    assert set(targets.tolist()) == {0, 1, 2, 3}  # pace 1 / 2 forwards, pace 1 / 2 backwards
+    for row, target in zip(embeddings.long().tolist(), targets.tolist()):
+        pace, backwards = (1, 2)[target % 2], target >= 2
+        view, frames = divmod(row[0], 1000)[0], [r % 1000 for r in row]
+        assert needed[view - 1] == ResidualView(2 * pace, backwards)  # residuals 2 * pace frames apart
+        if backwards:  # shown frames t2 > t1 > t0; at t the residual x_t - x_{t + 2 pace}: that bank's t + 2 pace
+            shown = [f - 2 * pace for f in frames]
+            assert shown == [shown[0], shown[0] - 2 * pace, shown[0] - 4 * pace] and shown[-1] >= 0
+        else:
+            assert frames == [frames[0], frames[0] + 2 * pace, frames[0] + 4 * pace] and frames[-1] <= 8
+    with pytest.raises(ValueError, match=r"got no features of the training videos under \[ResidualView\(gap=2"):
+        scorer.fit(_encoder(), [torch.zeros(13, 64)])
+
+
 @pytest.mark.parametrize("scorer_class", [OrderScorer, PaceScorer])
 def test_a_learnt_head_is_calibrated_on_videos_it_never_trained_on(scorer_class, monkeypatch):
     """Every 3rd of 6 videos (0 and 3) calibrates; the head learns from the other four."""
     seen: dict[str, list[float]] = {}
 
-    def train_head(self, *args):  # Order: (tuples of the fitting videos,), Pace: (encoder, fitting videos)
-        seen["trained"] = [float(v.flatten()[0]) for v in args[-1]]
+    def train_head(self, *args):  # Order: (tuples of the fitting videos,), Pace: (encoder, fitting videos, views)
+        seen["trained"] = [float(v.flatten()[0]) for v in (args[0] if scorer_class is OrderScorer else args[1])]
 
     monkeypatch.setattr(scorer_class, "_train_head", train_head)
     monkeypatch.setattr(OrderScorer, "tuples", lambda self, encoder, f: (f[:1], None))
     monkeypatch.setattr(scorer_class, "calibrate", lambda self, scores: seen.setdefault("calibrated", scores))
     monkeypatch.setattr(scorer_class, "score", lambda self, encoder, f: np.array([float(f[0, 0])]))
     monkeypatch.setattr(scorer_class, "setup", lambda self, encoder: None)
+    monkeypatch.setattr(scorer_class, "residual_views", lambda self, encoder: [])
     videos = [torch.full((30, 4), float(i)) for i in range(6)]
     scorer_class(holdout=3).fit(None, videos)
     assert seen["trained"] == [1.0, 2.0, 4.0, 5.0]

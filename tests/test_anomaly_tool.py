@@ -24,10 +24,11 @@ from data_modules.anomaly_digits import (
 from data_modules.moving_digits import _load_digit_images, _make_source, _trajectory
 from data_modules.video_io import iter_frame_chunks, probe_video
 from tests.serving_helpers import encoder_checkpoint, small_video
+from videovision.anomaly.features import ResidualView
 from videovision.anomaly.metrics import micro_auroc
 from videovision.anomaly.pipeline import encode_split
 from videovision.checkpoints import RUN_CONFIG_KEY
-from videovision.config import compose, experiments_dir
+from videovision.config import compose, experiments_dir, merge
 from videovision.serving.anomaly import ServedScorer
 from videovision.tools import TOOLS
 from videovision.tools.anomaly import (
@@ -37,6 +38,7 @@ from videovision.tools.anomaly import (
     _config_parser,
     _pretrain,
     _score_encoder,
+    bench_scorers,
     build,
     combined_intervals,
     full_reader_config,
@@ -146,6 +148,7 @@ def test_a_speed_video_turns_no_further_than_a_normal_one():
 
 def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tiny_anomaly_digits, tmp_path):
     step = {"steps": 5}
+    pace = {"clip_len": 2, "stride": 2, "paces": [1, 2], "hidden_dim": 8, "num_views": 64, "batch_size": 8, **step}
     config = {
         "reader": {
             "class_path": "data_modules.anomaly_digits.AnomalyDigits",
@@ -169,6 +172,7 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
                     {"class_path": "videovision.anomaly.scorers.KNNScorer", "init_args": {"k": 2}},
                     {"class_path": "videovision.anomaly.scorers.NextStepScorer", "init_args": {"hidden": 8, **step}},
                     {"class_path": "videovision.anomaly.scorers.OrderScorer", "init_args": {"pair_dim": 8, **step}},
+                    {"class_path": "videovision.anomaly.scorers.PaceScorer", "init_args": pace},
                 ]
             },
         },
@@ -178,7 +182,7 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
     config["checkpoint"] = str(encoder_checkpoint(encoder, tmp_path / "encoder.ckpt", config["encoder"]))
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))
-    TOOLS["anomaly"](["fit", "--config", str(path), "--set", "sigma=1.0"])
+    TOOLS["anomaly"](["fit", "--config", str(path), "--set", "sigma=1.0"])  # the pace head on residual views
     metrics = TOOLS["anomaly"](["score", "--config", str(path)])
     out = tmp_path / "out"
     assert json.loads((out / "metrics.json").read_text())["micro_auroc"] == metrics["micro_auroc"]
@@ -254,7 +258,8 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     for whole, in_chunks in zip(split["test"].features, chunked.features):  # 30 frames as 4 x 7 + 2
         torch.testing.assert_close(in_chunks, whole)
     results = {}
-    combined = _score_encoder(base, settings, None, split["train"], split["test"], tmp_path, results, "random_init")
+    scorers = bench_scorers(base)
+    combined = _score_encoder(settings, None, scorers, split["train"], split["test"], tmp_path, results, "random_init")
     assert list(results) == [*BENCH_SCORERS, "combined", *WEAK_SCORERS]
     for row in results.values():
         cell = row["random_init"]
@@ -333,3 +338,18 @@ def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_
     assert metrics["scorer"] == "MILScorer" and metrics["num_frames"] == 6 * 30
     state = torch.load(tmp_path / "out" / "scorer.pt")
     assert state["head.0.weight"].shape == (512, 256) and float(state["train_std"]) > 0  # demo encoder: 256-d clips
+
+
+def test_encode_split_encodes_each_residual_view_once_and_aliases_the_standard_one(tiny_anomaly_digits, tmp_path):
+    encoder = load_encoder(
+        merge(compose("demo/base/appearance_encoder.yaml"), {"init_args": {"frame_input": "residual"}})
+    )
+    reader = AnomalyDigits(str(tiny_anomaly_digits.root), **TINY, **TINY_SEGMENTS)
+    views = [ResidualView(2), ResidualView(4, backwards=True), ResidualView(2)]
+    whole = encode_split(encoder, reader, "train", tmp_path / "m.json", 32, residual_gap=2, views=views)
+    chunked = encode_split(encoder, reader, "train", tmp_path / "m.json", 32, 2, chunk_frames=7, views=views)
+    assert list(whole.views) == [ResidualView(2), ResidualView(4, backwards=True)]
+    assert all(v is f for v, f in zip(whole.views[ResidualView(2)], whole.features))  # not encoded twice
+    for video, in_chunks in zip(whole.views[ResidualView(4, True)], chunked.views[ResidualView(4, True)]):
+        torch.testing.assert_close(in_chunks, video)
+    assert len(whole.views[ResidualView(4, True)]) == len(whole.features)

@@ -79,6 +79,11 @@ def test_anomaly_frame_features_of_a_residual_encoder_are_the_differences_its_cl
     torch.testing.assert_close(chunked, whole)
     with pytest.raises(ValueError, match="residual_gap must be >= 1"):
         FrameFeatures(encoder, residual_gap=0)
+    backwards = FrameFeatures(encoder, residual_gap=3, backwards=True)  # x_{t-3} - x_t: playback running backwards
+    earlier = frames[[0, 0, 0, *range(7)]]  # frame t - 3, the first frame standing in before it
+    with torch.no_grad():
+        expected = encoder._frame_features(earlier - frames)
+    torch.testing.assert_close(torch.cat([backwards(frames[:4]), backwards(frames[4:])]), expected)
 
 
 def test_tracking_refuses_a_residual_encoder():

@@ -8,10 +8,14 @@ stride + 1`` frames. Windows start every ``hop`` frames and together cover every
 An encoder that reads residual frames (``frame_input: residual``) saw, in pretraining, each sampled frame minus the
 one sampled before it; here frame ``t``'s features are those of ``x_t - x_{t - residual_gap}`` (``x_t - x_0`` for
 the first frames), so a clip of every ``residual_gap``-th frame sees what it saw in pretraining, but for its first
-frame, whose difference to the frame before the clip is kept rather than zeroed.
+frame, whose difference to the frame before the clip is kept rather than zeroed. A scorer that fits on clips taken
+at other steps or played backwards asks for those residuals too (:class:`ResidualView`), so that a clip of every
+``k * residual_gap``-th frame, or one played backwards, sees the differences that clip showed in pretraining.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -21,6 +25,19 @@ from .metrics import sliding_windows
 
 RESIDUAL_GAP = 3
 """Frames between the two frames of a residual input: the demo's clip stride (every 3rd frame at 25 fps)."""
+
+
+class ResidualView(NamedTuple):
+    """Residual frames of a video at another ``gap``, or as playing it ``backwards`` shows them: frame ``t``'s
+    features are those of ``x_t - x_{t - gap}``, backwards ``x_{t - gap} - x_t`` (what playback reaching frame
+    ``t - gap`` from frame ``t`` shows there)."""
+
+    gap: int
+    backwards: bool = False
+
+
+TrainingViews = dict[ResidualView, list[torch.Tensor]]
+"""Per-frame features (N_v, C) of each training video under each residual view, in the order of the videos."""
 
 
 def check_encoder(encoder: torch.nn.Module) -> FrameTemporalEncoder:
@@ -36,13 +53,20 @@ def check_encoder(encoder: torch.nn.Module) -> FrameTemporalEncoder:
 class FrameFeatures:
     """Pooled per-frame features before the temporal refiner of one video, fed in order a chunk at a time:
     normalised frames (N, 3, H, W) -> (N, C * grid^2). With residual input it carries the last ``residual_gap``
-    frames from one chunk to the next, so chunking does not change the features."""
+    frames from one chunk to the next, so chunking does not change the features; ``backwards`` takes the residuals
+    with the opposite sign (:class:`ResidualView`)."""
 
-    def __init__(self, encoder: torch.nn.Module, residual_gap: int = RESIDUAL_GAP, batch_size: int = 256) -> None:
+    def __init__(
+        self,
+        encoder: torch.nn.Module,
+        residual_gap: int = RESIDUAL_GAP,
+        batch_size: int = 256,
+        backwards: bool = False,
+    ) -> None:
         if residual_gap < 1:
             raise ValueError(f"residual_gap must be >= 1 (frames between a residual's two frames), got {residual_gap}")
         self.encoder = check_encoder(encoder).eval()
-        self.residual_gap, self.batch_size = residual_gap, batch_size
+        self.residual_gap, self.batch_size, self.backwards = residual_gap, batch_size, backwards
         self.previous: torch.Tensor | None = None  # the last residual_gap frames seen
 
     @torch.no_grad()
@@ -62,7 +86,8 @@ class FrameFeatures:
             self.previous = frames[:1].expand(gap, -1, -1, -1)
         seen = torch.cat([self.previous, frames])
         self.previous = seen[-gap:]
-        return frames - seen[: len(frames)]
+        residuals = frames - seen[: len(frames)]
+        return -residuals if self.backwards else residuals
 
 
 def frame_features(encoder: torch.nn.Module, frames: torch.Tensor, residual_gap: int = RESIDUAL_GAP) -> torch.Tensor:

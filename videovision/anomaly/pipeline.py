@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from data_modules.metadata import probe_videos
 from data_modules.transforms import EvalTransform
 from data_modules.video_io import VideoMeta, iter_frame_chunks
 
-from .features import RESIDUAL_GAP, FrameFeatures
+from .features import RESIDUAL_GAP, FrameFeatures, ResidualView, TrainingViews
 from .metrics import frame_level_metrics, gaussian_smooth, summary_plot, timeline_plot
 from .scorers import AnomalyScorer
 
@@ -32,12 +33,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EncodedSplit:
-    """Per-frame features (N_v, C) of the decodable videos of one split, their records and, for test, labels."""
+    """Per-frame features (N_v, C) of the decodable videos of one split, their records, for test their labels, and
+    the features under any further residual views asked for."""
 
     records: list[AnomalyRecord]
     features: list[torch.Tensor]
     labels: list[np.ndarray] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    views: TrainingViews = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -69,22 +72,31 @@ def encode_split(
     frame_size: int,
     residual_gap: int = RESIDUAL_GAP,
     chunk_frames: int = 1024,
+    views: Sequence[ResidualView] = (),
 ) -> EncodedSplit:
     """Decode every video of ``split`` (resized to ``frame_size`` on the short side, centre crop, normalised as
-    in evaluation) and encode each frame once (:class:`FrameFeatures`), ``chunk_frames`` decoded frames at a time
-    (a surveillance video of many minutes never sits in memory whole)."""
+    in evaluation) and encode each frame once (:class:`FrameFeatures`), and once more for each residual view in
+    ``views``, ``chunk_frames`` decoded frames at a time (a surveillance video of many minutes never sits in
+    memory whole)."""
     records, metas, bad = probe_split(reader, split, cache_file)
     transform = EvalTransform(resize=frame_size, crop_size=frame_size)
-    out = EncodedSplit([], [], skipped=bad)
+    out = EncodedSplit([], [], skipped=bad, views={view: [] for view in views})
+    standard = ResidualView(residual_gap)  # the features every split has; a view equal to it is not encoded twice
+    others = [view for view in dict.fromkeys(views) if view != standard]
     for record in records:
         meta = metas[record.path]
         if record.path in bad:
             continue
-        features, featurise = [], FrameFeatures(encoder, residual_gap)
+        featurisers = {standard: FrameFeatures(encoder, residual_gap)}
+        featurisers |= {view: FrameFeatures(encoder, view.gap, backwards=view.backwards) for view in others}
+        features: dict[ResidualView, list[torch.Tensor]] = {key: [] for key in featurisers}
         for chunk in iter_frame_chunks(record.path, meta, chunk_frames):
-            frames = torch.from_numpy(chunk).permute(0, 3, 1, 2)
-            features.append(featurise(transform(frames[None, None])[0, 0]))
-        out.features.append(torch.cat(features))
+            frames = transform(torch.from_numpy(chunk).permute(0, 3, 1, 2)[None, None])[0, 0]
+            for key, featurise in featurisers.items():
+                features[key].append(featurise(frames))
+        out.features.append(torch.cat(features[standard]))
+        for view in out.views:
+            out.views[view].append(out.features[-1] if view == standard else torch.cat(features[view]))
         out.records.append(record)
         if split == "test":
             out.labels.append(frame_labels(record, meta.num_frames))

@@ -63,6 +63,7 @@ BENCH_SCORERS = ("knn", "next_step", "order", "frame_knn", "speed", "pace")
 """The one-class scorers of the bench, fitted on normal training video only; ``combined`` sums them."""
 WEAK_SCORERS = ("mil",)
 """Scorers that also learn from the weakly labelled anomalous training videos (video-level labels)."""
+SCORERS = (*BENCH_SCORERS, *WEAK_SCORERS)
 RANDOM_INIT_SEED = 0
 PRETRAINING = {"simclr": "demo/pretrain_simclr.yaml", "vcop": "demo/pretrain.yaml"}
 
@@ -114,8 +115,11 @@ def fit(settings: dict[str, Any]) -> EncodedSplit:
         raise ValueError("the config names no scorer: set scorer.class_path (e.g. anomaly/scorers/knn.yaml)")
     reader.prepare()
     size = resolve_frame_size(settings, _cache(settings))
-    train = encode_split(encoder, reader, "train", _cache(settings), size, settings["residual_gap"])
-    scorer.fit_videos(encoder, train.features, [r.anomalous for r in train.records], settings["checkpoint"])
+    views = scorer.residual_views(encoder)
+    train = encode_split(encoder, reader, "train", _cache(settings), size, settings["residual_gap"], views=views)
+    scorer.fit_videos(
+        encoder, train.features, [r.anomalous for r in train.records], settings["checkpoint"], train.views
+    )
     out = Path(settings["out_dir"]) / SCORER_FILE
     torch.save(scorer.state_dict(), out)
     config = settings["config"]
@@ -260,10 +264,13 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
             settings = build(base, {"checkpoint": checkpoint})
             encoder, reader, cache = settings["encoder"], settings["reader"], run_dir / "metadata.json"
             size, gap = resolve_frame_size(settings, cache), settings["residual_gap"]
-            train, test = (encode_split(encoder, reader, split, cache, size, gap) for split in ("train", "test"))
+            scorers = bench_scorers(base)
+            views = sorted({view for scorer in scorers.values() for view in scorer.residual_views(encoder)})
+            train = encode_split(encoder, reader, "train", cache, size, gap, views=views)
+            test = encode_split(encoder, reader, "test", cache, size, gap)
         with _stage(stages, f"{encoder_name}: fit and score {len(BENCH_SCORERS) + 1 + len(WEAK_SCORERS)} scorers"):
             combined[encoder_name] = _score_encoder(
-                base, settings, checkpoint, train, test, run_dir / encoder_name, results, encoder_name
+                settings, checkpoint, scorers, train, test, run_dir / encoder_name, results, encoder_name
             )
     with _stage(stages, f"bootstrap intervals ({BOOTSTRAP_ROUNDS} rounds)"):
         intervals = combined_intervals(combined, test.labels)
@@ -281,33 +288,39 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
     return summary
 
 
+def bench_scorers(base: dict) -> dict[str, AnomalyScorer]:
+    """The bench's scorers by name, unfitted (``experiments/anomaly/scorers/<name>.yaml``); ``combined`` is made
+    from the fitted one-class ones."""
+    return {name: build(base, {"scorer": compose(f"anomaly/scorers/{name}.yaml")})["scorer"] for name in SCORERS}
+
+
 def _score_encoder(
-    base: dict,
     settings: dict[str, Any],
     checkpoint: str | None,
+    scorers: dict[str, AnomalyScorer],
     train: EncodedSplit,
     test: EncodedSplit,
     out_root: Path,
     results: dict[str, dict[str, Any]],
     encoder_name: str,
 ) -> list[np.ndarray]:
-    """Fit every bench scorer (and the one-class scorers' combination) on one encoder's training features, score the
-    test features and add micro / macro AUROC and the AUROC per injected kind to ``results``; returns the smoothed
-    frame scores of ``combined``, one (N_v,) array per test video."""
+    """Fit ``scorers`` (:func:`bench_scorers`) and combine the one-class ones on one encoder's training features,
+    score the test features and add micro / macro AUROC and the AUROC per injected kind to ``results``; returns the
+    smoothed frame scores of ``combined``, one (N_v,) array per test video."""
     encoder, sigma = settings["encoder"], settings["sigma"]
     kinds = [kind_of(name) for name in test.names]
     anomalous = [r.anomalous for r in train.records]
     fitted: dict[str, AnomalyScorer] = {}
     combined: list[np.ndarray] = []
-    for scorer_name in (*BENCH_SCORERS, "combined", *WEAK_SCORERS):
+    for scorer_name in (*BENCH_SCORERS, "combined", *WEAK_SCORERS):  # combined: the one-class scorers together
         begin = time.time()
         out_dir = out_root / scorer_name
         out_dir.mkdir(parents=True, exist_ok=True)
         if scorer_name == "combined":  # the scorers just fitted, not fitted again
             scorer = CombinedScorer([fitted[s] for s in BENCH_SCORERS])
         else:
-            scorer = build(base, {"scorer": compose(f"anomaly/scorers/{scorer_name}.yaml")})["scorer"]
-            scorer.fit_videos(encoder, train.features, anomalous, checkpoint)
+            scorer = scorers[scorer_name]
+            scorer.fit_videos(encoder, train.features, anomalous, checkpoint, train.views)
             fitted[scorer_name] = scorer
         torch.save(scorer.state_dict(), out_dir / SCORER_FILE)
         scores = score_split(scorer, encoder, test)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..features import check_encoder
+from ..features import ResidualView, TrainingViews, check_encoder
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,22 @@ class AnomalyScorer(nn.Module, ABC):
         """Build the parts sized by ``encoder`` (heads); by default nothing."""
         check_encoder(encoder)
 
+    def residual_views(self, encoder: nn.Module) -> list[ResidualView]:
+        """The residual views of the training videos that :meth:`fit` needs besides their features, when
+        ``encoder`` reads residual frames; by default none."""
+        return []
+
     @abstractmethod
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         """Learn from the per-frame features (N_v, C) of normal training videos and calibrate
-        (:meth:`calibrate`). ``checkpoint`` is the encoder's checkpoint, for scorers that reuse a head in it."""
+        (:meth:`calibrate`). ``checkpoint`` is the encoder's checkpoint, for scorers that reuse a head in it;
+        ``views`` holds the videos' features under the views :meth:`residual_views` asks for."""
 
     def fit_videos(
         self,
@@ -110,10 +122,12 @@ class AnomalyScorer(nn.Module, ABC):
         train: list[torch.Tensor],
         anomalous: Sequence[bool | None],
         checkpoint: str | None = None,
+        views: TrainingViews | None = None,
     ) -> None:
         """Fit from training videos with their video-level labels (``True`` = weakly labelled anomalous, ``False`` or
         ``None`` = normal). One-class scorers fit on the normal videos only; weakly supervised ones override this."""
-        normal = [f for f, a in zip(train, video_labels(train, anomalous)) if not a]
+        labels = video_labels(train, anomalous)
+        normal = [i for i, a in enumerate(labels) if not a]
         if not normal:
             raise ValueError(
                 f"{type(self).__name__} fits on normal training videos, and all {len(train)} are labelled anomalous"
@@ -125,7 +139,7 @@ class AnomalyScorer(nn.Module, ABC):
                 len(normal),
                 len(train) - len(normal),
             )
-        long_enough = [f for f in normal if len(f) >= self.min_frames]
+        long_enough = [i for i in normal if len(train[i]) >= self.min_frames]
         if not long_enough:
             raise ValueError(
                 f"{type(self).__name__} needs videos of at least {self.min_frames} frames, and all {len(normal)} "
@@ -138,7 +152,8 @@ class AnomalyScorer(nn.Module, ABC):
                 len(normal) - len(long_enough),
                 self.min_frames,
             )
-        self.fit(encoder, long_enough, checkpoint)
+        kept_views = {view: [videos[i] for i in long_enough] for view, videos in (views or {}).items()}
+        self.fit(encoder, [train[i] for i in long_enough], checkpoint, kept_views)
 
     @abstractmethod
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:

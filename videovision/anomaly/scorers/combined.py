@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..features import ResidualView, TrainingViews
 from .base import AnomalyScorer
 
 
@@ -35,9 +36,18 @@ class CombinedScorer(AnomalyScorer):
         for scorer in self.scorers:
             scorer.setup(encoder)
 
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def residual_views(self, encoder: nn.Module) -> list[ResidualView]:
+        return sorted({view for scorer in self.scorers for view in scorer.residual_views(encoder)})
+
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         for scorer in self.scorers:
-            scorer.fit(encoder, train, checkpoint)
+            scorer.fit(encoder, train, checkpoint, views)
 
     def fit_videos(
         self,
@@ -45,9 +55,10 @@ class CombinedScorer(AnomalyScorer):
         train: list[torch.Tensor],
         anomalous: Sequence[bool | None],
         checkpoint: str | None = None,
+        views: TrainingViews | None = None,
     ) -> None:
         for scorer in self.scorers:
-            scorer.fit_videos(encoder, train, anomalous, checkpoint)
+            scorer.fit_videos(encoder, train, anomalous, checkpoint, views)
 
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
         return sum(w * s.normalised(encoder, features) for w, s in zip(self.weights, self.scorers))

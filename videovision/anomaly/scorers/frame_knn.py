@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..features import TrainingViews
 from ..metrics import clip_scores_to_frames
 from .base import AnomalyScorer
 from .knn import knn_distances
@@ -53,7 +54,13 @@ class FrameKNNScorer(AnomalyScorer):
         a, b = self.appearance_weight / self.scales[0], self.motion_weight / self.scales[1]
         return torch.cat([a * appearance, b * motion], dim=1)
 
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         self.setup(encoder)
         if len(train) < 2:
             raise ValueError("FrameKNNScorer needs at least 2 training videos (its calibration is leave-one-video-out)")

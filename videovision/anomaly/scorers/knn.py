@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..features import clip_embeddings, clip_windows
+from ..features import TrainingViews, clip_embeddings, clip_windows
 from ..metrics import clip_scores_to_frames
 from .base import AnomalyScorer
 
@@ -57,7 +57,13 @@ class KNNScorer(AnomalyScorer):
         clips, covered = clip_windows(len(features), self.clip_len, self.stride, hop)
         return F.normalize(clip_embeddings(encoder, features, clips), dim=1), covered
 
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         self.setup(encoder)
         if len(train) < 2:
             raise ValueError("KNNScorer needs at least 2 training videos (its calibration is leave-one-video-out)")

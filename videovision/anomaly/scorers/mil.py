@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..features import clip_embeddings, clip_windows
+from ..features import TrainingViews, clip_embeddings, clip_windows
 from ..metrics import clip_scores_to_frames
 from .base import AnomalyScorer, train_head, video_labels
 
@@ -117,7 +117,13 @@ class MILScorer(AnomalyScorer):
         self.head.eval()
         return clip_scores_to_frames(self.segment_scores(bag).double().numpy(), frames, num_frames)
 
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         raise ValueError(
             "MILScorer learns from video-level labels and got none: fit it with fit_videos (the anomaly fit command "
             "does) on a reader whose training videos are labelled, e.g. UCFCrime or a generic layout's train_anomalous/"
@@ -129,6 +135,7 @@ class MILScorer(AnomalyScorer):
         train: list[torch.Tensor],
         anomalous: Sequence[bool | None],
         checkpoint: str | None = None,
+        views: TrainingViews | None = None,
     ) -> None:
         labels = video_labels(train, anomalous)
         if all(labels) or not any(labels):

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..features import check_encoder
+from ..features import TrainingViews, check_encoder
 from ..metrics import clip_scores_to_frames
 from .base import AnomalyScorer, holdout_split
 
@@ -87,7 +87,13 @@ class NextStepScorer(AnomalyScorer):
         with torch.no_grad():
             return [(p, encoder.temporal_refiner(features[p :: self.stride][None])[0]) for p in range(self.stride)]
 
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         self.setup(encoder)
         encoder.eval()
         fitting, calibration = holdout_split(train, self.holdout)

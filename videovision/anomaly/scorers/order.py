@@ -25,7 +25,7 @@ from torch import nn
 
 from ...checkpoints import load_objective_head
 from ...objectives.vcop import VCOPHead
-from ..features import clip_embeddings
+from ..features import TrainingViews, clip_embeddings
 from ..metrics import clip_scores_to_frames, sliding_windows
 from .base import AnomalyScorer, doubt_log_odds, holdout_split, train_head
 
@@ -77,7 +77,13 @@ class OrderScorer(AnomalyScorer):
         embeddings = clip_embeddings(encoder, features, clips.reshape(-1, self.clip_len))
         return embeddings.unflatten(0, clips.shape[:2]), covered
 
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         self.setup(encoder)
         fitting, calibration = holdout_split(train, self.holdout)
         if checkpoint and load_objective_head(checkpoint, self.head, f"OrderScorer({self.num_clips} clips)"):

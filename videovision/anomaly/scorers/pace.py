@@ -12,7 +12,11 @@ its log-odds log((1 - p) / p) (:func:`~.base.doubt_log_odds`; :mod:`.order` says
 The head comes from the encoder's pretraining checkpoint when it holds a PaceObjective head
 (``objectives.<i>.head.layers.*``); otherwise it is trained on frozen per-frame features of the normal training
 videos: windows of ``(clip_len - 1) * max(paces) + 1`` frames every ``stride`` frames, from which
-:func:`pace_views` draws a pace and a direction as the objective does, through the encoder's temporal part.
+:func:`pace_views` draws a pace and a direction as the objective does, through the encoder's temporal part. An
+encoder on residual frames saw, in pretraining, a clip at pace ``k`` as differences of frames ``k * stride`` apart,
+with their sign turned when played backwards; the head then learns from those residuals (:meth:`residual_views`:
+the training videos are encoded once more for each pace and direction), not from the test-time residuals at
+``residual_gap`` reordered, which show neither a burst's larger steps nor a reversal's turned sign.
 
 Shapes: per-frame features (N, C) -> clip embeddings (K, D) -> logits (K, 2 * len(paces)) -> frame scores (N,).
 """
@@ -26,7 +30,7 @@ from torch import nn
 
 from ...checkpoints import load_objective_head
 from ...objectives.pace import PaceHead, pace_views
-from ..features import clip_embeddings, clip_windows
+from ..features import ResidualView, TrainingViews, check_encoder, clip_embeddings, clip_windows
 from ..metrics import clip_scores_to_frames
 from .base import AnomalyScorer, doubt_log_odds, holdout_split, train_head
 
@@ -68,37 +72,83 @@ class PaceScorer(AnomalyScorer):
         super().setup(encoder)
         self.head = PaceHead(encoder.out_dim, len(self.paces), self.hidden_dim)
 
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def residual_views(self, encoder: nn.Module) -> list[ResidualView]:
+        """With residual input, a view at pace ``k`` showed in pretraining differences of frames ``k * stride``
+        apart, with their sign turned when played backwards: one residual view per pace and direction."""
+        if check_encoder(encoder).frame_input != "residual":
+            return []
+        return [ResidualView(self.stride * pace, backwards) for backwards in (False, True) for pace in self.paces]
+
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         self.setup(encoder)
         fitting, calibration = holdout_split(train, self.holdout)
         owner = f"PaceScorer(paces={list(self.paces)}, hidden_dim={self.hidden_dim})"
         if checkpoint and load_objective_head(checkpoint, self.head, owner):
             self.head_source = f"{checkpoint} (pretraining head)"
         else:
-            self._train_head(encoder, fitting)
+            missing = [view for view in self.residual_views(encoder) if view not in (views or {})]
+            if missing:
+                raise ValueError(
+                    f"PaceScorer trains its head on the residual frames each pace view shows, and got no features of "
+                    f"the training videos under {missing}: encode them with encode_split(..., views="
+                    "scorer.residual_views(encoder)) and pass its views to fit_videos (the anomaly tool does)"
+                )
+            fitting_views = {view: holdout_split(videos, self.holdout)[0] for view, videos in (views or {}).items()}
+            self._train_head(encoder, fitting, fitting_views)
             self.head_source = "trained on pace views of frozen features of normal training videos"
         self.calibrate([self.score(encoder, f) for f in calibration])
 
-    def training_windows(self, train: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_windows(self, train: list[torch.Tensor], reach: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """All training features pooled, (sum N_v, C), and the frame indices into them of every window of
-        ``(clip_len - 1) * max(paces) + 1`` frames every ``stride`` frames, one per frame, (M, that length)."""
-        length = (self.clip_len - 1) * max(self.paces) + 1
+        ``(clip_len - 1) * max(paces) + 1 + reach`` frames every ``stride`` frames, one per frame, (M, that length)."""
+        length = (self.clip_len - 1) * max(self.paces) + 1 + reach
         starts = np.cumsum([0] + [len(f) for f in train[:-1]])
         windows = [clip_windows(len(f), length, self.stride, 1)[0] + s for f, s in zip(train, starts)]
         return torch.cat(train), torch.as_tensor(np.concatenate(windows))
 
-    def training_views(self, encoder: nn.Module, train: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def training_views(
+        self, encoder: nn.Module, train: list[torch.Tensor], views: TrainingViews | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``num_views`` pace views of training windows (drawn with replacement), drawn by :func:`pace_views` and
-        embedded once (the encoder is frozen): -> embeddings (num_views, D) and classes (num_views,)."""
-        features, windows = self.training_windows(train)
+        embedded once (the encoder is frozen): -> embeddings (num_views, D) and classes (num_views,).
+
+        On RGB frames a view's frames are the window's own. With residual input (``views`` holds each pace and
+        direction's :meth:`residual_views`) a view at pace ``k`` reads the features of residuals ``k * stride``
+        frames apart; played backwards, frame ``t`` shows ``x_t - x_{t + k * stride}``, the backwards view's
+        feature at frame ``t + k * stride``, so windows reach ``max(paces)`` further for it."""
+        residual = bool(self.residual_views(encoder))
+        reach = max(self.paces) if residual else 0
+        features, windows = self.training_windows(train, reach)
         generator = torch.Generator().manual_seed(self.seed)
         chosen = windows[torch.randint(len(windows), (self.num_views,), generator=generator)]
-        views, targets = pace_views(chosen[:, None], self.clip_len, self.paces, generator)  # (V, 1, clip_len)
-        embeddings = [clip_embeddings(encoder, features, v.numpy()) for v in views[:, 0].split(4096)]
-        return torch.cat(embeddings), targets[:, 0]
+        length = windows.shape[1] - reach
+        positions = torch.arange(length).expand(self.num_views, 1, length)
+        positions, targets = pace_views(positions, self.clip_len, self.paces, generator)  # (V, 1, clip_len)
+        positions, targets = positions[:, 0], targets[:, 0]
+        pace = torch.tensor(self.paces)[targets % len(self.paces)]
+        backwards = targets >= len(self.paces)
+        if residual:
+            positions = positions + torch.where(backwards, pace, 0)[:, None]
+        frames = torch.gather(chosen, 1, positions)  # (V, clip_len) indices into the pooled features
+        embeddings = torch.empty(self.num_views, encoder.out_dim)
+        for target in targets.unique().tolist():
+            picked = targets == target
+            bank = features
+            if residual:
+                view = ResidualView(self.stride * int(pace[picked][0]), bool(backwards[picked][0]))
+                bank = torch.cat(views[view])
+            chunks = frames[picked].split(4096)
+            embeddings[picked] = torch.cat([clip_embeddings(encoder, bank, c.numpy()) for c in chunks])
+        return embeddings, targets
 
-    def _train_head(self, encoder: nn.Module, train: list[torch.Tensor]) -> None:
-        embeddings, targets = self.training_views(encoder, train)
+    def _train_head(self, encoder: nn.Module, train: list[torch.Tensor], views: TrainingViews) -> None:
+        embeddings, targets = self.training_views(encoder, train, views)
 
         def views_loss(generator: torch.Generator) -> torch.Tensor:
             batch = torch.randint(len(targets), (self.batch_size,), generator=generator)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..features import TrainingViews
 from ..metrics import clip_scores_to_frames
 from .base import AnomalyScorer
 
@@ -51,7 +52,13 @@ class FeatureSpeedScorer(AnomalyScorer):
         standardised = (features.double() - self.feature_mean) / self.feature_std
         return torch.log(frame_differences(standardised, self.step).norm(dim=1) + self.eps)
 
-    def fit(self, encoder: nn.Module, train: list[torch.Tensor], checkpoint: str | None = None) -> None:
+    def fit(
+        self,
+        encoder: nn.Module,
+        train: list[torch.Tensor],
+        checkpoint: str | None = None,
+        views: TrainingViews | None = None,
+    ) -> None:
         self.setup(encoder)
         pooled = torch.cat(train).double()
         self.feature_mean, self.feature_std = pooled.mean(0), pooled.std(0).clamp_min(1e-6)
