@@ -41,7 +41,7 @@ def test_feature_speed_is_a_two_sided_z_score_of_the_log_speed(encoder):
     assert (frozen > 10).all()  # too slow scores high as well
     mixed = scorer.score(encoder, _video(0, 1, 1))  # differences 1 (frames 0-1) and 0 (frames 1-2)
     assert mixed[1] == pytest.approx((mixed[0] + mixed[2]) / 2)
-    assert float(scorer.train_mean) == pytest.approx(1 / math.sqrt(8 / 7))  # every training |z| is the same
+    assert float(scorer.train_median) == pytest.approx(1 / math.sqrt(8 / 7))  # every training |z| is the same
     with pytest.raises(ValueError, match="no frame difference at step 1"):
         scorer.score(encoder, _video(0))
 
@@ -51,7 +51,8 @@ def test_frame_knn_descriptors_and_leave_one_video_out_distances_by_hand(encoder
     motion.fit(encoder, TRAIN)
     # standardised differences 1/S and 2/S; their mean norm 1.5/S: descriptors 2/3 (video 0) and 4/3 (video 1)
     assert motion.bank[:, 1].tolist() == pytest.approx([2 / 3] * 4 + [4 / 3] * 4)
-    assert float(motion.train_mean) == pytest.approx(2 / 3)  # each video's nearest is in the other one
+    assert float(motion.train_reference) == pytest.approx(2 / 3)  # each video's nearest is in the other one
+    assert float(motion.train_median) == pytest.approx(math.log(2))  # log(1 + (2/3) / (2/3))
     assert motion.score(encoder, _video(0, 1)) == pytest.approx([0, 0])
     assert motion.score(encoder, _video(0, 3)) == pytest.approx([2 / 3, 2 / 3])  # 2 vs the nearest 4/3
     both = FrameKNNScorer(k=2, step=2, appearance_weight=2.0, motion_weight=0.5)

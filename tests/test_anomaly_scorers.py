@@ -78,7 +78,9 @@ def test_knn_scorer_calibrates_leave_one_video_out_and_survives_a_reload():
         others = KNNScorer(k=1, clip_len=3, stride=2, hop=2, bank_hop=2)
         others.fit(encoder, [v for j, v in enumerate(train) if j != i])
         own.append(others.score(encoder, video))
-    assert float(scorer.train_mean) == pytest.approx(np.concatenate(own).mean())
+    own = np.concatenate(own)  # distances: their median is the log scale's reference
+    assert float(scorer.train_reference) == pytest.approx(np.median(own))
+    assert float(scorer.train_median) == pytest.approx(np.median(np.log1p(own / np.median(own))))
     reloaded = KNNScorer(k=1, clip_len=3, stride=2, hop=2, bank_hop=2)
     reloaded.load_fitted(encoder, scorer.state_dict())
     test = _videos(1, seed=1)[0]
@@ -113,6 +115,10 @@ def test_next_step_scorer_learns_normal_motion_and_scores_every_frame():
     scorer.fit(encoder, train)
     normal, reversed_ = scorer.score(encoder, train[0]), scorer.score(encoder, train[0].flip(0))
     assert normal.shape == (24,) and reversed_.mean() > normal.mean()
+    short = train[0][:3]  # stride 2: one transition (frames 0 -> 2) scores all three frames with its log error
+    sequence = encoder.temporal_refiner(short[::2][None])[0]
+    error = streamed_errors(encoder.temporal, scorer.head, sequence, scorer.feature_mean, scorer.feature_std)
+    assert scorer.score(encoder, short) == pytest.approx([float(error[0])] * 3)
     with pytest.raises(ValueError, match="2 frames has no next step at stride 2"):
         scorer.score(encoder, train[0][:2])
     test = EncodedSplit([AnomalyRecord("a.avi", "a"), AnomalyRecord("b.avi", "b")], [train[0], train[0][:2]])
@@ -171,15 +177,15 @@ def test_order_score_is_the_log_odds_of_one_minus_p_natural_order_and_the_head_l
     reloaded = OrderScorer(clip_len=2, stride=2, gap=1, hop=2, pair_dim=8)
     reloaded.load_fitted(encoder, scorer.state_dict())
     assert np.array_equal(reloaded.score(encoder, train[0]), scores)
-    assert 0 < float(scorer.train_std) and math.isfinite(float(scorer.train_mean))
+    assert 0 < float(scorer.train_scale) and math.isfinite(float(scorer.train_median))
 
 
 class _Constant(AnomalyScorer):
-    def __init__(self, value: float, mean: float, std: float) -> None:
+    def __init__(self, value: float, median: float, scale: float) -> None:
         super().__init__()
         self.value = value
-        self.train_mean.fill_(mean)
-        self.train_std.fill_(std)
+        self.train_median.fill_(median)
+        self.train_scale.fill_(scale)
 
     def fit(self, encoder, train, checkpoint=None) -> None:
         pass
@@ -335,3 +341,30 @@ def test_a_learnt_head_is_calibrated_on_videos_it_never_trained_on(scorer_class,
     scorer_class(holdout=3).fit(None, videos)
     assert seen["trained"] == [1.0, 2.0, 4.0, 5.0]
     assert [float(s[0]) for s in seen["calibrated"]] == [0.0, 3.0]
+
+
+def test_calibration_keeps_the_median_and_the_scaled_median_absolute_deviation():
+    scorer = _Constant(0.0, 0.0, 1.0)
+    scorer.calibrate([np.array([1.0, 2.0]), np.array([3.0, 4.0, 100.0])])  # deviations 2, 1, 0, 1, 97
+    assert float(scorer.train_median) == 3.0 and float(scorer.train_scale) == pytest.approx(1.4826)
+    assert scorer.normalise(np.array([3.0, 4.4826])) == pytest.approx([0.0, 1.0])
+    scorer.calibrate([np.array([5.0, 5.0, 5.0, 8.0])])  # more than half equal: MAD 0, the std stands in
+    assert float(scorer.train_median) == 5.0 and float(scorer.train_scale) == pytest.approx(np.std([5, 5, 5, 8]))
+
+
+def test_magnitude_scores_are_standardised_on_a_log_scale_of_their_training_median():
+    scorer = _Constant(0.0, 0.0, 1.0)
+    scorer.magnitude_scores = True
+    scorer.calibrate([np.array([0.0, 1.0, 2.0, 4.0, 1000.0])])  # log(1 + s / 2): 0, log 1.5, log 2, log 3, log 501
+    assert float(scorer.train_reference) == 2.0 and float(scorer.train_median) == pytest.approx(math.log(2))
+    scale = 1.4826 * math.log(1.5)  # deviations from log 2: log 2, log 4/3, 0, log 1.5, log 250.5 -> median log 1.5
+    assert float(scorer.train_scale) == pytest.approx(scale)
+    expected = [0.0, math.log(2) / scale, -math.log(2) / scale]  # log 2 - log 2, log 4 - log 2, log 1 - log 2
+    assert scorer.normalise(np.array([2.0, 6.0, 0.0])) == pytest.approx(expected)
+
+
+def test_a_scorer_saved_with_mean_and_std_is_refused():
+    encoder = _encoder()
+    old = {"scorers.0.train_mean": torch.tensor(0.0), "scorers.0.train_std": torch.tensor(1.0)}
+    with pytest.raises(ValueError, match=r"CombinedScorer: .*older VideoVision.*run `anomaly fit` again"):
+        CombinedScorer([_Constant(0, 0, 1)]).load_fitted(encoder, old)

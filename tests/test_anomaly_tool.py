@@ -203,7 +203,7 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
     record = tiny_anomaly_digits.anomaly_records("test")[0]
     frames = np.concatenate(list(iter_frame_chunks(record.path, probe_video(record.path))))  # the decoder score used
     raw = np.load(out / "scores" / f"{record.name}.npy")
-    expected = (raw - float(served.scorer.train_mean)) / float(served.scorer.train_std)
+    expected = served.scorer.normalise(raw)
     np.testing.assert_allclose(served.video_scores(served.frame_features()(frames)), expected, rtol=1e-4, atol=1e-4)
     np.save(tiny_anomaly_digits.root / "test" / f"{names[1]}.npy", np.zeros(29, dtype=np.int64))
     try:
@@ -337,7 +337,7 @@ def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_
     metrics = TOOLS["anomaly"](["score", "--config", str(path)])
     assert metrics["scorer"] == "MILScorer" and metrics["num_frames"] == 6 * 30
     state = torch.load(tmp_path / "out" / "scorer.pt")
-    assert state["head.0.weight"].shape == (512, 256) and float(state["train_std"]) > 0  # demo encoder: 256-d clips
+    assert state["head.0.weight"].shape == (512, 256) and float(state["train_scale"]) > 0  # demo encoder: 256-d clips
 
 
 def test_encode_split_encodes_each_residual_view_once_and_aliases_the_standard_one(tiny_anomaly_digits, tmp_path):

@@ -46,9 +46,11 @@ def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path, frame_input)
         streamed.update(pairs)
     streamed.update(online.finish())
     assert sorted(streamed) == list(range(20))
-    offline = served.video_scores(features)  # = (anomaly score's raw score - train mean) / train std
+    offline = served.video_scores(features)  # anomaly score's raw errors on the training log scale, standardised
     raw = served.scorer.score(served.encoder, features)
-    np.testing.assert_allclose(offline, (raw - float(served.scorer.train_mean)) / float(served.scorer.train_std))
+    fitted = served.scorer
+    logged = np.log1p(raw / float(fitted.train_reference))
+    np.testing.assert_allclose(offline, (logged - float(fitted.train_median)) / float(fitted.train_scale))
     scale = np.abs(offline).max()  # float32 step-vs-sequence rounding, relative to the video's largest score
     np.testing.assert_allclose([streamed[f] for f in range(20)], offline, rtol=1e-5, atol=1e-5 * scale)
     assert np.ptp(offline) > 0

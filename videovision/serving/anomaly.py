@@ -137,7 +137,7 @@ class StepScores:
         total, count = self.sums.pop(frame, (0.0, 0))
         raw = total / count if count else self.last  # a frame no transition covers holds the previous score
         self.last = raw
-        return [(frame, (raw - float(self.scorer.train_mean)) / float(self.scorer.train_std))]
+        return [(frame, float(self.scorer.normalise(raw)))]
 
 
 class WindowScores:

@@ -1,9 +1,13 @@
 """The interface of every anomaly scorer: fit on normal training videos, score each frame of a test video.
 
 A scorer works on per-frame encoder features (:func:`videovision.anomaly.features.frame_features`), so a video
-is encoded once whatever the scorers. Scores are per frame, higher = more anomalous. Every scorer keeps the mean
-and standard deviation of its scores on normal training frames (never test frames), so scores of different
-scorers can be compared and combined (:class:`CombinedScorer`).
+is encoded once whatever the scorers. Scores are per frame, higher = more anomalous. Every scorer keeps a robust
+location and scale of its scores on normal training frames (never test frames), so scores of different scorers can
+be compared and combined (:class:`CombinedScorer`): the median and 1.4826 x the median absolute deviation, which a
+long tail of very normal or very unusual training frames does not move. Scorers whose scores are magnitudes (a
+distance, an error; :attr:`AnomalyScorer.magnitude_scores`) are compared on a log scale, log(1 + score / median
+training score): a distance 1000 times the usual one counts 7 units, not 1000, and an exact match counts 0. The
+others already are on one (log-odds of a head's doubt, a standardised log speed).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -20,6 +25,9 @@ from torch import nn
 from ..features import ResidualView, TrainingViews, check_encoder
 
 log = logging.getLogger(__name__)
+
+MAD_TO_STD = 1.4826
+"""The median absolute deviation of a normal distribution times this is its standard deviation."""
 
 
 @contextmanager
@@ -87,8 +95,13 @@ class AnomalyScorer(nn.Module, ABC):
 
     def __init__(self) -> None:
         super().__init__()
-        self.register_buffer("train_mean", torch.tensor(0.0, dtype=torch.float64))
-        self.register_buffer("train_std", torch.tensor(1.0, dtype=torch.float64))
+        self.register_buffer("train_reference", torch.tensor(1.0, dtype=torch.float64))
+        self.register_buffer("train_median", torch.tensor(0.0, dtype=torch.float64))
+        self.register_buffer("train_scale", torch.tensor(1.0, dtype=torch.float64))
+
+    magnitude_scores: ClassVar[bool] = False
+    """Whether scores are non-negative magnitudes (distances, errors) with a long upper tail, which :meth:`normalise`
+    puts on a log scale first."""
 
     @property
     def min_frames(self) -> int:
@@ -160,18 +173,44 @@ class AnomalyScorer(nn.Module, ABC):
         """Raw anomaly score of every frame: per-frame features (N, C) -> (N,) float64."""
 
     def calibrate(self, train_scores: list[np.ndarray]) -> None:
-        """Keep the mean and standard deviation of frame scores of normal training videos."""
-        pooled = np.concatenate(train_scores)
-        self.train_mean.fill_(float(pooled.mean()))
-        self.train_std.fill_(max(float(pooled.std()), 1e-12))
+        """Keep the median of the frame scores of normal training videos and their robust scale, 1.4826 x the
+        median absolute deviation (the standard deviation for normal scores, blind to a long tail); where more than
+        half the scores are equal that is 0, and the standard deviation stands in. Magnitude scores first keep their
+        median as the reference of the log scale (:meth:`_log_scale`; their mean where the median is 0)."""
+        pooled = np.concatenate(train_scores).astype(np.float64)
+        if self.magnitude_scores:
+            reference = float(np.median(pooled)) or float(pooled.mean())
+            self.train_reference.fill_(max(reference, 1e-12))
+            pooled = self._log_scale(pooled)
+        median = float(np.median(pooled))
+        scale = MAD_TO_STD * float(np.median(np.abs(pooled - median))) or float(pooled.std())
+        self.train_median.fill_(median)
+        self.train_scale.fill_(max(scale, 1e-12))
+
+    def _log_scale(self, scores: np.ndarray) -> np.ndarray:
+        """log(1 + score / training reference) of magnitude scores, negatives (rounding) taken as 0."""
+        return np.log1p(np.maximum(scores, 0.0) / float(self.train_reference))
+
+    def normalise(self, scores: np.ndarray) -> np.ndarray:
+        """Raw scores standardised with the training statistics (magnitudes on their log scale): (N,) -> (N,)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if self.magnitude_scores:
+            scores = self._log_scale(scores)
+        return (scores - float(self.train_median)) / float(self.train_scale)
 
     def normalised(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
         """:meth:`score` standardised with the training statistics: (N, C) -> (N,)."""
-        return (self.score(encoder, features) - float(self.train_mean)) / float(self.train_std)
+        return self.normalise(self.score(encoder, features))
 
     def load_fitted(self, encoder: nn.Module, state: dict[str, torch.Tensor]) -> None:
         """Restore a fitted scorer from its ``state_dict``; buffers sized by the data (a memory bank) take the
-        saved shape."""
+        saved shape. A scorer saved with a mean and standard deviation (before scores were on a log scale and
+        standardised robustly) is refused: its statistics belong to other scores."""
+        if any(key.rpartition(".")[2] == "train_mean" for key in state):
+            raise ValueError(
+                f"{type(self).__name__}: this fitted scorer was saved by an older VideoVision (raw scores, mean and "
+                "standard deviation); run `anomaly fit` again"
+            )
         self.setup(encoder)
         for name, _ in list(self.named_buffers()):
             if name in state:

@@ -15,8 +15,8 @@ from .base import AnomalyScorer
 
 
 class CombinedScorer(AnomalyScorer):
-    """Score = sum_i weights[i] * (score_i - train_mean_i) / train_std_i; ``weights`` default to 1 each.
-    The sum is already on a training scale, so its own statistics stay mean 0, std 1."""
+    """Score = sum_i weights[i] * (score_i - train_median_i) / train_scale_i (:meth:`AnomalyScorer.calibrate`);
+    ``weights`` default to 1 each. The sum is already on a training scale, so its own statistics stay 0 and 1."""
 
     def __init__(self, scorers: list[AnomalyScorer], weights: list[float] | None = None) -> None:
         super().__init__()

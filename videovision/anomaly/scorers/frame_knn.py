@@ -27,6 +27,8 @@ class FrameKNNScorer(AnomalyScorer):
     """Score = mean distance of each frame's descriptor to its ``k`` nearest normal training descriptors (every
     ``bank_hop``-th training frame), spread (mean) over the ``step + 1`` frames a descriptor spans."""
 
+    magnitude_scores = True
+
     def __init__(
         self, k: int = 5, step: int = 3, appearance_weight: float = 1.0, motion_weight: float = 1.0, bank_hop: int = 1
     ) -> None:

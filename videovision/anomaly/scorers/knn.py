@@ -45,6 +45,8 @@ class KNNScorer(AnomalyScorer):
     frames the clip covers. Clips: ``clip_len`` frames every ``stride`` frames, one every ``hop`` frames
     (test) or ``bank_hop`` frames (bank)."""
 
+    magnitude_scores = True
+
     def __init__(self, k: int = 5, clip_len: int = 4, stride: int = 3, hop: int = 2, bank_hop: int = 4) -> None:
         super().__init__()
         if k < 1:

@@ -55,6 +55,8 @@ class NextStepScorer(AnomalyScorer):
     ``hidden`` trained ``steps`` Adam steps at ``lr``. Every ``holdout``-th training video is left out of head
     training and calibrates the scores (all videos calibrate when there are fewer than ``holdout``)."""
 
+    magnitude_scores = True
+
     def __init__(
         self, stride: int = 3, hidden: int = 256, steps: int = 300, lr: float = 1e-3, holdout: int = 5, seed: int = 0
     ) -> None:
@@ -84,8 +86,9 @@ class NextStepScorer(AnomalyScorer):
             raise ValueError(
                 f"a video of {len(features)} frames has no next step at stride {self.stride} (scorer.init_args.stride)"
             )
+        phases = range(min(self.stride, len(features) - self.stride))  # the phases of at least two frames
         with torch.no_grad():
-            return [(p, encoder.temporal_refiner(features[p :: self.stride][None])[0]) for p in range(self.stride)]
+            return [(p, encoder.temporal_refiner(features[p :: self.stride][None])[0]) for p in phases]
 
     def fit(
         self,
