@@ -75,6 +75,11 @@ def test_clip_scores_spread_over_overlaps_and_fill_gaps():
     assert clip_scores_to_frames([1.0, 3.0, 5.0], frames, 12, reduce="max") == pytest.approx(
         [1, 1, 3, 3, 3, 3, 3 + 2 / 3, 3 + 4 / 3, 5, 5, 5, 5]
     )
+    # Centre: each clip's score at its frame T // 2 = 2: frames 2 (1), 4 (3), 9 (5); between them interpolated, before
+    # and after held.
+    assert clip_scores_to_frames([1.0, 3.0, 5.0], frames, 12, reduce="centre") == pytest.approx(
+        [1, 1, 1, 2, 3, 3 + 2 / 5, 3 + 4 / 5, 3 + 6 / 5, 3 + 8 / 5, 5, 5, 5]
+    )
     # Leading gap: frames 0, 1 hold the first covered value.
     assert clip_scores_to_frames([7.0], np.array([[2, 3]]), 4) == pytest.approx([7, 7, 7, 7])
 
@@ -92,7 +97,7 @@ def test_a_frame_repeated_in_one_clip_counts_that_clip_once():
         ([1.0, 2.0], [[0, 1], [-1, 0]], 5, "mean", r"clip 1 holds frame index -1, outside \[0, 5\)"),
         ([1.0, 2.0], [[0, 1]], 5, "mean", r"2 clip scores but 1 clips in clip_frames \(K mismatch\)"),
         ([], [], 5, "mean", "no clip at all"),
-        ([1.0], [[0, 1]], 5, "median", "reduce must be 'mean' or 'max', got 'median'"),
+        ([1.0], [[0, 1]], 5, "median", "reduce must be 'mean', 'max' or 'centre', got 'median'"),
         ([1.0], [[0.0, 1.0]], 5, "mean", "integer frame indices"),
         ([float("nan")], [[0, 1]], 5, "mean", "1 NaN or infinite"),
         ([1.0], [[0, 1]], 0, "mean", "num_frames must be at least 1"),

@@ -27,9 +27,11 @@ def clip_scores_to_frames(
     clip_scores: ArrayLike,
     clip_frames: ArrayLike,
     num_frames: int,
-    reduce: Literal["mean", "max"] = "mean",
+    reduce: Literal["mean", "max", "centre"] = "mean",
 ) -> np.ndarray:
-    """Spread clip scores over frames: each frame gets the mean (or max) score of the clips that contain it.
+    """Spread clip scores over frames: each frame gets the mean (or max) score of the clips that contain it, or
+    (``"centre"``) each clip's score goes to its middle frame only (``clip_frames[:, T // 2]``), so a frame is scored
+    by the clip centred on it and a long clip does not lend an anomaly's score to the normal frames at its ends.
 
     Shapes: clip_scores (K,), clip_frames (K, T) integer frame indices in [0, num_frames) -> (num_frames,) float64.
     A frame listed several times in one clip (a short video's repeated last frame) counts that clip once. Frames no
@@ -38,8 +40,8 @@ def clip_scores_to_frames(
     Liu et al. CVPR 2018, instead drops its first 4 frames). Sultani et al. (CVPR 2018) likewise give every frame of
     a segment that segment's score.
     """
-    if reduce not in ("mean", "max"):
-        raise ValueError(f"reduce must be 'mean' or 'max', got {reduce!r}")
+    if reduce not in ("mean", "max", "centre"):
+        raise ValueError(f"reduce must be 'mean', 'max' or 'centre', got {reduce!r}")
     scores = np.asarray(clip_scores, dtype=np.float64)
     frames = np.asarray(clip_frames)
     if num_frames < 1:
@@ -61,10 +63,12 @@ def clip_scores_to_frames(
             f"clip {clip} holds frame index {frames[clip, col]}, outside [0, {num_frames}) "
             f"({int(outside.sum())} indices outside in all)"
         )
+    if reduce == "centre":
+        frames = frames[:, [frames.shape[1] // 2]]
     pairs = np.unique(np.arange(len(frames))[:, None] * num_frames + frames)  # one (clip, frame) pair per clip
     clip_of, frame_of = np.divmod(pairs, num_frames)
     counts = np.bincount(frame_of, minlength=num_frames)
-    if reduce == "mean":
+    if reduce != "max":
         values = np.bincount(frame_of, weights=scores[clip_of], minlength=num_frames) / np.maximum(counts, 1)
     else:
         values = np.full(num_frames, -np.inf)

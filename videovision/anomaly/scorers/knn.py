@@ -41,9 +41,9 @@ def knn_distances(
 
 
 class KNNScorer(AnomalyScorer):
-    """Score = mean distance of a clip's embedding to its ``k`` nearest normal training clips, spread over the
-    frames the clip covers. Clips: ``clip_len`` frames every ``stride`` frames, one every ``hop`` frames
-    (test) or ``bank_hop`` frames (bank)."""
+    """Score = mean distance of a clip's embedding to its ``k`` nearest normal training clips, given to the clip's
+    middle frame (frames between middles interpolated: :func:`clip_scores_to_frames`, ``"centre"``). Clips:
+    ``clip_len`` frames every ``stride`` frames, one every ``hop`` frames (test) or ``bank_hop`` frames (bank)."""
 
     magnitude_scores = True
 
@@ -76,7 +76,7 @@ class KNNScorer(AnomalyScorer):
         bounds = np.cumsum([0] + [len(e) for e, _ in embedded])
         self.calibrate(
             [
-                clip_scores_to_frames(own[a:b], covered, len(f))
+                clip_scores_to_frames(own[a:b], covered, len(f), reduce="centre")
                 for a, b, (_, covered), f in zip(bounds[:-1], bounds[1:], embedded, train)
             ]
         )
@@ -85,4 +85,5 @@ class KNNScorer(AnomalyScorer):
         if len(self.bank) == 0:
             raise RuntimeError("KNNScorer.score before fit (or load_fitted): the memory bank is empty")
         embeddings, covered = self._embed(encoder, features, self.hop)
-        return clip_scores_to_frames(knn_distances(embeddings, self.bank, self.k).numpy(), covered, len(features))
+        distances = knn_distances(embeddings, self.bank, self.k).numpy()
+        return clip_scores_to_frames(distances, covered, len(features), reduce="centre")

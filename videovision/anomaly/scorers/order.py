@@ -40,9 +40,10 @@ def order_doubt_log_odds(head: nn.Module, tuples: torch.Tensor) -> torch.Tensor:
 
 class OrderScorer(AnomalyScorer):
     """Score = log-odds of 1 - p(natural order) of ``num_clips`` clips of ``clip_len`` frames every ``stride``
-    frames, ``gap`` frames apart (the pretraining tuple), one tuple every ``hop`` frames, spread over the frames it
-    covers. Without a head in the checkpoint, one is trained ``steps`` Adam steps at ``lr`` on training tuples; every
-    ``holdout``-th training video is left out of it and calibrates the scores (:func:`holdout_split`)."""
+    frames, ``gap`` frames apart (the pretraining tuple), one tuple every ``hop`` frames, given to the middle frame
+    of the frames it covers. Without a head in the checkpoint, one is trained ``steps`` Adam steps at ``lr`` on
+    training tuples; every ``holdout``-th training video is left out of it and calibrates the scores
+    (:func:`holdout_split`)."""
 
     def __init__(
         self,
@@ -110,4 +111,5 @@ class OrderScorer(AnomalyScorer):
             raise RuntimeError("OrderScorer.score before fit (or load_fitted)")
         self.head.eval()
         tuples, covered = self.tuples(encoder, features)
-        return clip_scores_to_frames(order_doubt_log_odds(self.head, tuples).numpy(), covered, len(features))
+        doubts = order_doubt_log_odds(self.head, tuples).numpy()
+        return clip_scores_to_frames(doubts, covered, len(features), reduce="centre")

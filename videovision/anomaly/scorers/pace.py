@@ -37,7 +37,7 @@ from .base import AnomalyScorer, doubt_log_odds, holdout_split, train_head
 
 class PaceScorer(AnomalyScorer):
     """Score = log-odds of 1 - p(pace 1, forwards) of ``clip_len`` frames every ``stride`` frames, one clip every
-    ``hop`` frames, spread (mean) over the frames it covers. Without a head in the checkpoint, one is trained
+    ``hop`` frames, given to the middle frame of the frames it covers. Without a head in the checkpoint, one is trained
     ``steps`` Adam steps at ``lr`` on batches of ``batch_size`` from ``num_views`` pace views of normal training
     windows; every ``holdout``-th training video is left out of it and calibrates the scores (:func:`holdout_split`)."""
 
@@ -163,4 +163,4 @@ class PaceScorer(AnomalyScorer):
         self.head.eval()
         clips, covered = clip_windows(len(features), self.clip_len, self.stride, self.hop)
         scores = doubt_log_odds(self.head(clip_embeddings(encoder, features, clips)), self.normal_class)
-        return clip_scores_to_frames(scores.numpy(), covered, len(features))
+        return clip_scores_to_frames(scores.numpy(), covered, len(features), reduce="centre")
