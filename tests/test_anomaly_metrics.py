@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from videovision.anomaly import (
+    centre_lookahead,
     clip_scores_to_frames,
     frame_level_metrics,
     gaussian_smooth,
@@ -242,3 +243,10 @@ def test_timeline_and_summary_plots_write_pngs(tmp_path):
         timeline_plot(scores, labels[:59], tmp_path / "bad.png")
     with pytest.raises(ValueError, match="no per-video AUROC to plot"):
         summary_plot({}, tmp_path / "empty.png")
+
+
+@pytest.mark.parametrize(("span", "lookahead"), [(1, 0), (7, 3), (10, 4), (36, 17)])
+def test_centre_lookahead_is_the_frames_after_the_middle_one(span, lookahead):
+    frames = np.arange(span)[None, :]  # one clip of frames 0..span-1: its score goes to frame span // 2
+    spread = clip_scores_to_frames([1.0, 0.0], np.concatenate([frames, frames + span]), 2 * span, reduce="centre")
+    assert spread[span // 2] == 1.0 and centre_lookahead(span) == lookahead == span - 1 - span // 2

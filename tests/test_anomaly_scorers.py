@@ -18,6 +18,8 @@ from videovision.anomaly.pipeline import EncodedSplit, score_split
 from videovision.anomaly.scorers import (
     AnomalyScorer,
     CombinedScorer,
+    FeatureSpeedScorer,
+    FrameKNNScorer,
     KNNScorer,
     NextStepScorer,
     OrderScorer,
@@ -115,7 +117,7 @@ def test_next_step_scorer_learns_normal_motion_and_scores_every_frame():
     scorer.fit(encoder, train)
     normal, reversed_ = scorer.score(encoder, train[0]), scorer.score(encoder, train[0].flip(0))
     assert normal.shape == (24,) and reversed_.mean() > normal.mean()
-    short = train[0][:3]  # stride 2: one transition (frames 0 -> 2) scores all three frames with its log error
+    short = train[0][:3]  # stride 2: one transition (frames 0 -> 2) scores all three frames with its error
     sequence = encoder.temporal_refiner(short[::2][None])[0]
     error = streamed_errors(encoder.temporal, scorer.head, sequence, scorer.feature_mean, scorer.feature_std)
     assert scorer.score(encoder, short) == pytest.approx([float(error[0])] * 3)
@@ -361,6 +363,10 @@ def test_magnitude_scores_are_standardised_on_a_log_scale_of_their_training_medi
     assert float(scorer.train_scale) == pytest.approx(scale)
     expected = [0.0, math.log(2) / scale, -math.log(2) / scale]  # log 2 - log 2, log 4 - log 2, log 1 - log 2
     assert scorer.normalise(np.array([2.0, 6.0, 0.0])) == pytest.approx(expected)
+    scorer.calibrate([np.zeros(4)])  # all exact matches: the log scale's reference is 1
+    assert float(scorer.train_reference) == 1.0
+    with pytest.raises(ValueError, match=r"_Constant: 1 of 3 training frame scores are NaN or infinite"):
+        scorer.calibrate([np.array([1.0, np.nan, 2.0])])
 
 
 def test_a_scorer_saved_with_mean_and_std_is_refused():
@@ -368,3 +374,12 @@ def test_a_scorer_saved_with_mean_and_std_is_refused():
     old = {"scorers.0.train_mean": torch.tensor(0.0), "scorers.0.train_std": torch.tensor(1.0)}
     with pytest.raises(ValueError, match=r"CombinedScorer: .*older VideoVision.*run `anomaly fit` again"):
         CombinedScorer([_Constant(0, 0, 1)]).load_fitted(encoder, old)
+
+
+def test_lookahead_is_how_many_later_frames_a_frame_score_reads():
+    assert KNNScorer(clip_len=4, stride=3).lookahead == 4  # a 10-frame clip: middle frame 5, last 9
+    assert OrderScorer().lookahead == 17  # 3 clips of 10 frames, gaps of 3: 36 frames, middle 18, last 35
+    assert PaceScorer(clip_len=4, stride=3).lookahead == 4
+    assert NextStepScorer(stride=3).lookahead == 3
+    assert FeatureSpeedScorer(step=3).lookahead == 3 and FrameKNNScorer(step=2).lookahead == 2
+    assert CombinedScorer([KNNScorer(), OrderScorer(), NextStepScorer()]).lookahead == 17

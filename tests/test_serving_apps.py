@@ -56,15 +56,22 @@ def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path, frame_input)
     assert np.ptp(offline) > 0
 
 
-def test_a_window_scorer_scores_the_newest_frame_from_the_last_frames(tmp_path):
-    served = ServedScorer(fitted_scorer(tmp_path, KNN))
+def test_a_window_scorer_scores_each_frame_once_the_clip_centred_on_it_is_complete(tmp_path):
+    served = ServedScorer(fitted_scorer(tmp_path, KNN))  # clips of 4 frames every 2nd: 7 frames, middle + 3 more
+    assert served.scorer.lookahead == 3
     features = served.frame_features()(_square_frames(24, 32, 32, seed=4))
     online = served.online(window=20)
     assert isinstance(online, WindowScores)
     emitted = [online(features[n : n + 1]) for n in range(24)]
-    assert emitted[:15] == [[]] * 15 and all(len(e) == 1 for e in emitted[15:])
-    frame, score = emitted[-1][0]
-    assert frame == 23 and score == pytest.approx(served.video_scores(features[4:])[-1])
+    assert emitted[:15] == [[]] * 15  # warm-up: then frames 0-12 at once, and one frame per new frame
+    assert [f for f, _ in emitted[15]] == list(range(13)) and [[f for f, _ in e] for e in emitted[16:]] == [
+        [n - 3] for n in range(16, 24)
+    ]
+    last = served.video_scores(features[4:])  # the window of the last 20 frames: 4-23
+    assert emitted[-1][0] == (20, pytest.approx(last[16]))
+    assert online.finish() == [(f, pytest.approx(last[f - 4])) for f in (21, 22, 23)]
+    with pytest.raises(ValueError, match="window 3 must exceed the scorer's lookahead, 3 frames"):
+        served.online(window=3)
 
 
 def test_a_missing_scorer_settings_file_is_named(tmp_path):

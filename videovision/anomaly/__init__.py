@@ -1,6 +1,7 @@
 """Video anomaly detection evaluation: clip-to-frame scores, smoothing, micro/macro frame-level AUROC, plots."""
 
 from .metrics import (
+    centre_lookahead,
     clip_scores_to_frames,
     frame_level_metrics,
     gaussian_smooth,
@@ -15,6 +16,7 @@ from .metrics import (
 )
 
 __all__ = [
+    "centre_lookahead",
     "clip_scores_to_frames",
     "frame_level_metrics",
     "gaussian_smooth",

@@ -77,6 +77,12 @@ def clip_scores_to_frames(
     return np.interp(np.arange(num_frames), covered, values[covered])
 
 
+def centre_lookahead(span: int) -> int:
+    """The frames after its middle frame that a clip of ``span`` frames reads: how much later a stream knows the
+    score :func:`clip_scores_to_frames` gives that middle frame (``"centre"``)."""
+    return span - 1 - span // 2
+
+
 def sliding_windows(num_frames: int, window: int, stride: int) -> np.ndarray:
     """Frame indices of clips of ``window`` frames every ``stride`` frames that together cover every frame.
 

@@ -5,8 +5,8 @@ its checkpoint, the scorer, the frame size and the residual gap) and turns decod
 per-frame features (:meth:`ServedScorer.frame_features`: one per video, as it carries the last frames of a
 residual-input encoder).
 Scores are the scorer's :meth:`~videovision.anomaly.scorers.AnomalyScorer.normalised` ones: standardised with
-the normal training frames' statistics (0 is typical of normal video), i.e. ``(s - mean) / std`` of the raw
-``anomaly score`` values.
+the normal training frames' statistics (0 is typical of normal video; :meth:`AnomalyScorer.normalise` of the raw
+``anomaly score`` values).
 
 Over a whole video (a job) :meth:`ServedScorer.video_scores` scores every frame as ``anomaly score`` does. A
 stream gets one of two online scorers (:meth:`ServedScorer.online`):
@@ -16,8 +16,9 @@ stream gets one of two online scorers (:meth:`ServedScorer.online`):
   frame's score is the mean error of the transitions that cover it, so it is final ``stride`` frames later and
   then equals the offline score;
 - :class:`WindowScores` for scorers that look at clips around a frame (kNN, temporal order, combined): the last
-  ``window`` frames are scored again at each frame and the newest frame's score is reported (an approximation
-  of the whole-video score, which also sees later frames).
+  ``window`` frames are scored again at each frame, and the frame the scorer's ``lookahead`` frames back gets its
+  score, now that the clip centred on it is complete (an approximation of the whole-video score, whose clips
+  start elsewhere and which also sees earlier frames).
 
 Either returns, per frame, the ``(frame index, score)`` pairs that became known.
 """
@@ -141,20 +142,33 @@ class StepScores:
 
 
 class WindowScores:
-    """Any scorer over the last ``window`` frames: ``__call__(feature (1, C))`` -> the newest frame's score (after
-    ``warmup`` frames; the scorers' clips need a few)."""
+    """Any scorer over the last ``window`` frames: ``__call__(feature (1, C))`` -> the scores of the frames that the
+    scorer's ``lookahead`` has now passed (none before ``warmup`` frames, which the scorers' clips need; then every
+    frame still in the window that has no score yet); :meth:`finish` scores the last ``lookahead`` frames."""
 
     def __init__(self, served: ServedScorer, window: int = 64, warmup: int = 16) -> None:
-        self.served, self.warmup = served, warmup
+        if window <= served.scorer.lookahead:
+            raise ValueError(f"window {window} must exceed the scorer's lookahead, {served.scorer.lookahead} frames")
+        self.served, self.warmup, self.lookahead = served, warmup, served.scorer.lookahead
         self.features: deque[torch.Tensor] = deque(maxlen=window)
-        self.count = 0
+        self.count = self.next_frame = 0
 
     def __call__(self, feature: torch.Tensor) -> Scores:
         self.features.append(feature)
         self.count += 1
         if len(self.features) < self.warmup:
             return []
-        return [(self.count - 1, float(self.served.video_scores(torch.cat(list(self.features)))[-1]))]
+        return self._emit(self.count - self.lookahead)
 
     def finish(self) -> Scores:
-        return []
+        return self._emit(self.count) if self.count >= self.warmup else []
+
+    def _emit(self, end: int) -> Scores:
+        """Frames ``next_frame`` (or the window's first) to ``end - 1``, scored on the window."""
+        first = self.count - len(self.features)
+        start = max(self.next_frame, first)
+        if end <= start:
+            return []
+        scores = self.served.video_scores(torch.cat(list(self.features)))
+        self.next_frame = end
+        return [(frame, float(scores[frame - first])) for frame in range(start, end)]

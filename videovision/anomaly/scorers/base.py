@@ -108,6 +108,11 @@ class AnomalyScorer(nn.Module, ABC):
         """The fewest frames a video needs to be fitted on or scored; by default 1."""
         return 1
 
+    @property
+    def lookahead(self) -> int:
+        """How many frames after a frame its score reads (a stream knows the score that much later); by default 0."""
+        return 0
+
     def setup(self, encoder: nn.Module) -> None:
         """Build the parts sized by ``encoder`` (heads); by default nothing."""
         check_encoder(encoder)
@@ -176,11 +181,16 @@ class AnomalyScorer(nn.Module, ABC):
         """Keep the median of the frame scores of normal training videos and their robust scale, 1.4826 x the
         median absolute deviation (the standard deviation for normal scores, blind to a long tail); where more than
         half the scores are equal that is 0, and the standard deviation stands in. Magnitude scores first keep their
-        median as the reference of the log scale (:meth:`_log_scale`; their mean where the median is 0)."""
+        median as the reference of the log scale (:meth:`_log_scale`; their mean where the median is 0, 1 where
+        all are 0). A NaN or infinite training score raises, naming the scorer."""
         pooled = np.concatenate(train_scores).astype(np.float64)
+        if not np.isfinite(pooled).all():
+            raise ValueError(
+                f"{type(self).__name__}: {int((~np.isfinite(pooled)).sum())} of {len(pooled)} training frame scores "
+                "are NaN or infinite (the encoder's features or the training videos hold NaN or inf)"
+            )
         if self.magnitude_scores:
-            reference = float(np.median(pooled)) or float(pooled.mean())
-            self.train_reference.fill_(max(reference, 1e-12))
+            self.train_reference.fill_(float(np.median(pooled)) or float(pooled.mean()) or 1.0)
             pooled = self._log_scale(pooled)
         median = float(np.median(pooled))
         scale = MAD_TO_STD * float(np.median(np.abs(pooled - median))) or float(pooled.std())

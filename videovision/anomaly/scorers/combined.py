@@ -32,6 +32,10 @@ class CombinedScorer(AnomalyScorer):
     def min_frames(self) -> int:
         return max(scorer.min_frames for scorer in self.scorers)
 
+    @property
+    def lookahead(self) -> int:
+        return max(scorer.lookahead for scorer in self.scorers)
+
     def setup(self, encoder: nn.Module) -> None:
         for scorer in self.scorers:
             scorer.setup(encoder)

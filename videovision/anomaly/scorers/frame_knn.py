@@ -46,6 +46,10 @@ class FrameKNNScorer(AnomalyScorer):
         self.register_buffer("scales", torch.ones(2, dtype=torch.float64))
         self.register_buffer("bank_video", torch.zeros(0, dtype=torch.long))
 
+    @property
+    def lookahead(self) -> int:
+        return self.step  # the descriptor of frame t + step covers frame t
+
     def _parts(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = (features.double() - self.feature_mean) / self.feature_std
         return z[self.step :], frame_differences(z, self.step)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..features import TrainingViews, clip_embeddings, clip_windows
-from ..metrics import clip_scores_to_frames
+from ..metrics import centre_lookahead, clip_scores_to_frames
 from .base import AnomalyScorer
 
 
@@ -54,6 +54,10 @@ class KNNScorer(AnomalyScorer):
         self.k, self.clip_len, self.stride, self.hop, self.bank_hop = k, clip_len, stride, hop, bank_hop
         self.register_buffer("bank", torch.zeros(0, 0))
         self.register_buffer("bank_video", torch.zeros(0, dtype=torch.long))
+
+    @property
+    def lookahead(self) -> int:
+        return centre_lookahead((self.clip_len - 1) * self.stride + 1)
 
     def _embed(self, encoder: nn.Module, features: torch.Tensor, hop: int) -> tuple[torch.Tensor, np.ndarray]:
         clips, covered = clip_windows(len(features), self.clip_len, self.stride, hop)

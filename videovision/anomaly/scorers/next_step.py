@@ -81,6 +81,10 @@ class NextStepScorer(AnomalyScorer):
     def min_frames(self) -> int:
         return self.stride + 1
 
+    @property
+    def lookahead(self) -> int:
+        return self.stride  # the transition into frame t + stride covers frame t
+
     def _sequences(self, encoder: nn.Module, features: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
         if len(features) < self.min_frames:
             raise ValueError(

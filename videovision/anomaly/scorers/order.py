@@ -26,7 +26,7 @@ from torch import nn
 from ...checkpoints import load_objective_head
 from ...objectives.vcop import VCOPHead
 from ..features import TrainingViews, clip_embeddings
-from ..metrics import clip_scores_to_frames, sliding_windows
+from ..metrics import centre_lookahead, clip_scores_to_frames, sliding_windows
 from .base import AnomalyScorer, doubt_log_odds, holdout_split, train_head
 
 IDENTITY = 0
@@ -68,10 +68,19 @@ class OrderScorer(AnomalyScorer):
         super().setup(encoder)
         self.head = VCOPHead(encoder.out_dim, self.num_clips, self.pair_dim)
 
+    @property
+    def tuple_span(self) -> int:
+        """The frames a tuple covers, first to last."""
+        return self.num_clips * ((self.clip_len - 1) * self.stride + 1) + (self.num_clips - 1) * self.gap
+
+    @property
+    def lookahead(self) -> int:
+        return centre_lookahead(self.tuple_span)
+
     def tuples(self, encoder: nn.Module, features: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         """Clip embeddings of every tuple, (B, n, D), and the frames each tuple covers, (B, tuple span)."""
         span = (self.clip_len - 1) * self.stride + 1
-        total = self.num_clips * span + (self.num_clips - 1) * self.gap
+        total = self.tuple_span
         covered = sliding_windows(len(features), total, min(self.hop, total))
         offsets = np.arange(self.num_clips)[:, None] * (span + self.gap) + np.arange(self.clip_len) * self.stride
         clips = np.minimum(covered[:, :1, None] + offsets[None], len(features) - 1)  # (B, n, T)

@@ -31,7 +31,7 @@ from torch import nn
 from ...checkpoints import load_objective_head
 from ...objectives.pace import PaceHead, pace_views
 from ..features import ResidualView, TrainingViews, check_encoder, clip_embeddings, clip_windows
-from ..metrics import clip_scores_to_frames
+from ..metrics import centre_lookahead, clip_scores_to_frames
 from .base import AnomalyScorer, doubt_log_odds, holdout_split, train_head
 
 
@@ -67,6 +67,10 @@ class PaceScorer(AnomalyScorer):
         self.normal_class = paces.index(1)  # forwards: pace index + len(paces) * 0
         self.head: PaceHead | None = None
         self.head_source = ""
+
+    @property
+    def lookahead(self) -> int:
+        return centre_lookahead((self.clip_len - 1) * self.stride + 1)
 
     def setup(self, encoder: nn.Module) -> None:
         super().setup(encoder)

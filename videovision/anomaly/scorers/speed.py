@@ -47,6 +47,10 @@ class FeatureSpeedScorer(AnomalyScorer):
         self.register_buffer("log_speed_mean", torch.tensor(0.0, dtype=torch.float64))
         self.register_buffer("log_speed_std", torch.tensor(1.0, dtype=torch.float64))
 
+    @property
+    def lookahead(self) -> int:
+        return self.step  # the difference into frame t + step covers frame t
+
     def log_speeds(self, features: torch.Tensor) -> torch.Tensor:
         """log ||z_t - z_{t-step}|| of one video: (N, C) -> (N - step,) float64."""
         standardised = (features.double() - self.feature_mean) / self.feature_std
