@@ -14,6 +14,7 @@ from torch import nn
 
 from data_modules.anomaly_readers import AnomalyRecord
 from videovision.anomaly.features import ResidualView, clip_embeddings, clip_windows, frame_features
+from videovision.anomaly.metrics import clip_scores_to_frames
 from videovision.anomaly.pipeline import EncodedSplit, score_split
 from videovision.anomaly.scorers import (
     AnomalyScorer,
@@ -88,6 +89,9 @@ def test_knn_scorer_calibrates_leave_one_video_out_and_survives_a_reload():
     test = _videos(1, seed=1)[0]
     assert np.array_equal(reloaded.score(encoder, test), scorer.score(encoder, test))
     assert (scorer.score(encoder, test) > 0).all()
+    embeddings, covered = scorer._embed(encoder, test, scorer.hop)  # each clip's distance goes to its middle frame
+    distances = knn_distances(embeddings, scorer.bank, scorer.k).numpy()
+    assert scorer.score(encoder, test) == pytest.approx(clip_scores_to_frames(distances, covered, 20, "centre"))
 
 
 def test_next_step_errors_stream_through_step_and_match_a_hand_computation():
@@ -176,6 +180,8 @@ def test_order_score_is_the_log_odds_of_one_minus_p_natural_order_and_the_head_l
     assert tuples.shape == (len(covered), 3, 8) and covered.shape[1] == 3 * 3 + 2 * 1
     scores = scorer.score(encoder, train[0])
     assert scores.shape == (20,) and np.isfinite(scores).all()
+    doubts = order_doubt_log_odds(scorer.head, tuples).detach().numpy()  # each tuple's doubt goes to its middle frame
+    assert scores == pytest.approx(clip_scores_to_frames(doubts, covered, 20, reduce="centre"))
     reloaded = OrderScorer(clip_len=2, stride=2, gap=1, hop=2, pair_dim=8)
     reloaded.load_fitted(encoder, scorer.state_dict())
     assert np.array_equal(reloaded.score(encoder, train[0]), scores)
@@ -288,6 +294,9 @@ def test_pace_scorer_trained_on_normal_speed_flags_a_sped_up_segment():
     scores = scorer.score(encoder, test)
     burst, before, after = scores[17:25].mean(), scores[:12].mean(), scores[30:].mean()
     assert burst > before + 0.3 and burst > after + 0.3, (before, burst, after)
+    clips, covered = clip_windows(40, 4, 1, 1)  # each clip's doubt goes to its middle frame
+    doubts = doubt_log_odds(scorer.head(clip_embeddings(encoder, test, clips)), scorer.normal_class).detach().numpy()
+    assert scores == pytest.approx(clip_scores_to_frames(doubts, covered, 40, reduce="centre"))
 
 
 def test_holdout_split_leaves_every_holdout_th_video_out_of_fitting_to_calibrate():
