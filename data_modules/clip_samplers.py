@@ -30,6 +30,11 @@ def frame_step(fps: float, stride: int, target_fps: float | None) -> int:
     return max(1, round(fps / target_fps))
 
 
+def clip_span(clip_len: int, step: int) -> int:
+    """Frames a clip of ``clip_len`` frames every ``step`` frames covers, first to last."""
+    return (clip_len - 1) * step + 1
+
+
 class ClipSampler(ABC):
     """Base class: ``sampler(num_frames, fps, rng) -> (K, T)`` frame indices."""
 
@@ -83,7 +88,7 @@ class ClipSampler(ABC):
 
     def clip_span(self, step: int) -> int:
         """Frames covered by one clip."""
-        return (self.clip_len - 1) * step + 1
+        return clip_span(self.clip_len, step)
 
 
 class RandomClipSampler(ClipSampler):

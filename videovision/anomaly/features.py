@@ -20,6 +20,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from data_modules.clip_samplers import clip_span
+
 from ..models.encoder import FrameTemporalEncoder
 from .metrics import sliding_windows
 
@@ -97,7 +99,7 @@ def frame_features(encoder: torch.nn.Module, frames: torch.Tensor, residual_gap:
 
 def clip_windows(num_frames: int, clip_len: int, stride: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
     """Frame indices of the clips, (K, clip_len), and of every frame each covers, (K, span)."""
-    span = (clip_len - 1) * stride + 1
+    span = clip_span(clip_len, stride)
     covered = sliding_windows(num_frames, span, min(hop, span))
     return covered[:, ::stride], covered
 

@@ -46,6 +46,7 @@ from ..anomaly.intervals import BOOTSTRAP_ROUNDS, micro_auroc_resamples, percent
 from ..anomaly.metrics import gaussian_smooth, micro_auroc_by_group
 from ..anomaly.pipeline import EncodedSplit, encode_split, score_split, write_results
 from ..anomaly.scorers import AnomalyScorer, CombinedScorer
+from ..anomaly.scorers.base import residual_views_of
 from ..checkpoints import (
     checkpoint_frame_input,
     load_checkpoint_file,
@@ -265,7 +266,7 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
             encoder, reader, cache = settings["encoder"], settings["reader"], run_dir / "metadata.json"
             size, gap = resolve_frame_size(settings, cache), settings["residual_gap"]
             scorers = bench_scorers(base)
-            views = sorted({view for scorer in scorers.values() for view in scorer.residual_views(encoder)})
+            views = residual_views_of(scorers.values(), encoder)
             train = encode_split(encoder, reader, "train", cache, size, gap, views=views)
             test = encode_split(encoder, reader, "test", cache, size, gap)
         with _stage(stages, f"{encoder_name}: fit and score {len(BENCH_SCORERS) + 1 + len(WEAK_SCORERS)} scorers"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import ClassVar
 
@@ -81,6 +81,11 @@ def doubt_log_odds(logits: torch.Tensor, normal_class: int) -> torch.Tensor:
     logits = logits.double()
     others = torch.cat([logits[:, :normal_class], logits[:, normal_class + 1 :]], dim=1)
     return torch.logsumexp(others, dim=1) - logits[:, normal_class]
+
+
+def residual_views_of(scorers: Iterable[AnomalyScorer], encoder: nn.Module) -> list[ResidualView]:
+    """Every residual view that any of ``scorers`` needs to fit on ``encoder``'s features, once each, sorted."""
+    return sorted({view for scorer in scorers for view in scorer.residual_views(encoder)})
 
 
 def video_labels(train: list[torch.Tensor], anomalous: Sequence[bool | None]) -> list[bool]:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..features import ResidualView, TrainingViews
-from .base import AnomalyScorer
+from .base import AnomalyScorer, residual_views_of
 
 
 class CombinedScorer(AnomalyScorer):
@@ -41,7 +41,7 @@ class CombinedScorer(AnomalyScorer):
             scorer.setup(encoder)
 
     def residual_views(self, encoder: nn.Module) -> list[ResidualView]:
-        return sorted({view for scorer in self.scorers for view in scorer.residual_views(encoder)})
+        return residual_views_of(self.scorers, encoder)
 
     def fit(
         self,

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from data_modules.clip_samplers import clip_span
+
 from ..features import TrainingViews, clip_embeddings, clip_windows
 from ..metrics import centre_lookahead, clip_scores_to_frames
 from .base import AnomalyScorer
@@ -57,7 +59,7 @@ class KNNScorer(AnomalyScorer):
 
     @property
     def lookahead(self) -> int:
-        return centre_lookahead((self.clip_len - 1) * self.stride + 1)
+        return centre_lookahead(clip_span(self.clip_len, self.stride))
 
     def _embed(self, encoder: nn.Module, features: torch.Tensor, hop: int) -> tuple[torch.Tensor, np.ndarray]:
         clips, covered = clip_windows(len(features), self.clip_len, self.stride, hop)

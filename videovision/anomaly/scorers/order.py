@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from data_modules.clip_samplers import clip_span
+
 from ...checkpoints import load_objective_head
 from ...objectives.vcop import VCOPHead
 from ..features import TrainingViews, clip_embeddings
@@ -71,7 +73,7 @@ class OrderScorer(AnomalyScorer):
     @property
     def tuple_span(self) -> int:
         """The frames a tuple covers, first to last."""
-        return self.num_clips * ((self.clip_len - 1) * self.stride + 1) + (self.num_clips - 1) * self.gap
+        return self.num_clips * clip_span(self.clip_len, self.stride) + (self.num_clips - 1) * self.gap
 
     @property
     def lookahead(self) -> int:
@@ -79,8 +81,7 @@ class OrderScorer(AnomalyScorer):
 
     def tuples(self, encoder: nn.Module, features: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         """Clip embeddings of every tuple, (B, n, D), and the frames each tuple covers, (B, tuple span)."""
-        span = (self.clip_len - 1) * self.stride + 1
-        total = self.tuple_span
+        span, total = clip_span(self.clip_len, self.stride), self.tuple_span
         covered = sliding_windows(len(features), total, min(self.hop, total))
         offsets = np.arange(self.num_clips)[:, None] * (span + self.gap) + np.arange(self.clip_len) * self.stride
         clips = np.minimum(covered[:, :1, None] + offsets[None], len(features) - 1)  # (B, n, T)

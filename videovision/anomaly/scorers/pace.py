@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from data_modules.clip_samplers import clip_span
+
 from ...checkpoints import load_objective_head
 from ...objectives.pace import PaceHead, pace_views
 from ..features import ResidualView, TrainingViews, check_encoder, clip_embeddings, clip_windows
@@ -70,7 +72,7 @@ class PaceScorer(AnomalyScorer):
 
     @property
     def lookahead(self) -> int:
-        return centre_lookahead((self.clip_len - 1) * self.stride + 1)
+        return centre_lookahead(clip_span(self.clip_len, self.stride))
 
     def setup(self, encoder: nn.Module) -> None:
         super().setup(encoder)
@@ -111,7 +113,7 @@ class PaceScorer(AnomalyScorer):
     def training_windows(self, train: list[torch.Tensor], reach: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """All training features pooled, (sum N_v, C), and the frame indices into them of every window of
         ``(clip_len - 1) * max(paces) + 1 + reach`` frames every ``stride`` frames, one per frame, (M, that length)."""
-        length = (self.clip_len - 1) * max(self.paces) + 1 + reach
+        length = clip_span(self.clip_len, max(self.paces)) + reach
         starts = np.cumsum([0] + [len(f) for f in train[:-1]])
         windows = [clip_windows(len(f), length, self.stride, 1)[0] + s for f, s in zip(train, starts)]
         return torch.cat(train), torch.as_tensor(np.concatenate(windows))
