@@ -16,7 +16,7 @@ from videovision.cli import VideoVisionCLI
 from videovision.commands import main
 from videovision.config import compose, experiments_dir
 from videovision.evaluation import Embeddings, knn_probe, linear_probe, load_embeddings, retrieval_recall, tsne_plot
-from videovision.tools.evaluate_features import evaluate
+from videovision.tools.evaluate_features import evaluate, most_confused
 from videovision.tools.results import DEFAULT_ENCODERS, ENCODERS, ResultsRun
 
 from .conftest import CONFIGS
@@ -58,6 +58,29 @@ def test_linear_probe_and_knn_separate_separable_features_and_fail_on_noise():
         assert linear_probe(train, test, label_fraction=0.1, seed=seed)["top1"] > 0.9  # 2 labelled videos per class
     noise = _blobs(20, 2, shift=0.0)
     assert linear_probe(noise, _blobs(30, 3, shift=0.0))["top1"] < 0.6
+
+
+def test_probe_confusion_counts_true_rows_and_predicted_columns():
+    # One test video of class 1; the close class-1 neighbour wins (k=3), or the class-0 majority when weights are flat.
+    angle = lambda deg: [math.cos(math.radians(deg)), math.sin(math.radians(deg))]  # noqa: E731
+    train = Embeddings(
+        np.array([angle(60), angle(-60), angle(5)], np.float32), np.array([0, 0, 1]), ["a", "b"], ["", "", ""]
+    )
+    test = Embeddings(np.array([angle(0)], np.float32), np.array([1]), ["a", "b"], [""])
+    assert knn_probe(train, test, k=3)["confusion"] == [[0, 0], [0, 1]]
+    assert knn_probe(train, test, k=3, temperature=100.0)["confusion"] == [[0, 0], [1, 0]]
+    # A class that no test video has still gets its row and column.
+    blobs = _blobs(10, 0)
+    keep = blobs.labels < 2
+    only_two = Embeddings(blobs.features[keep], blobs.labels[keep], blobs.classes, [])
+    assert np.array(linear_probe(blobs, only_two)["confusion"]).shape == (3, 3)
+
+
+def test_most_confused_lists_the_largest_off_diagonal_cells():
+    confusion = [[5, 2, 0], [7, 1, 1], [0, 0, 3]]
+    assert most_confused(confusion, ["a", "b", "c"]) == [("b", "a", 7), ("a", "b", 2), ("b", "c", 1)]
+    assert most_confused(confusion, ["a", "b", "c"], top=1) == [("b", "a", 7)]
+    assert most_confused([[4, 0], [0, 2]], ["a", "b"]) == []
 
 
 def test_knn_weights_votes_by_similarity():
@@ -106,10 +129,18 @@ def test_predict_writes_embeddings_that_evaluate_features_reads(cli_env, tmp_pat
     train = load_embeddings(train_dir)
     assert len(train.labels) == 32 and train.classes[0] == "MoveLeft"
 
-    png, report = tmp_path / "tsne.png", tmp_path / "eval.json"
-    main(["evaluate-features", str(train_dir), str(test_dir), "--tsne", str(png), "--json", str(report)])
-    assert "retrieval     R@1" in capsys.readouterr().out
+    png, report, confusion = tmp_path / "tsne.png", tmp_path / "eval.json", tmp_path / "confusion.png"
+    main(
+        ["evaluate-features", str(train_dir), str(test_dir), "--tsne", str(png), "--json", str(report)]
+        + ["--confusion", str(confusion)]
+    )
+    out = capsys.readouterr().out
+    assert "retrieval     R@1" in out and "probe's most confused (true -> predicted: videos):" in out
+    assert confusion.stat().st_size > 5000
     results = json.loads(report.read_text())
+    matrix = np.array(results["linear_probe"]["confusion"])
+    assert matrix.shape == (len(train.classes),) * 2 and matrix.sum() == 16
+    assert np.trace(matrix) == round(16 * results["linear_probe"]["top1"])
     assert set(results["retrieval"]) == {"R@1", "R@5", "R@10", "R@20", "R@50"}
     assert results["retrieval"]["R@50"] == 1.0  # the gallery (32 videos) holds every class
     assert results == evaluate(train_dir, test_dir)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 from sklearn.preprocessing import StandardScaler
 
 from data_modules.subsets import stratified_subset
@@ -66,10 +66,13 @@ def video_retrieval(train: Embeddings, test: Embeddings, ks: tuple[int, ...] = R
     return {f"R@{k}": v for k, v in recall.items()}
 
 
-def _scores(predicted: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+def _scores(predicted: np.ndarray, labels: np.ndarray, num_classes: int) -> dict:
+    """``top1``, ``mean_class_acc`` and ``confusion``: counts (C, C) as lists, rows the true class, columns the
+    prediction."""
     return {
         "top1": float((predicted == labels).mean()),
         "mean_class_acc": float(balanced_accuracy_score(labels, predicted)),
+        "confusion": confusion_matrix(labels, predicted, labels=np.arange(num_classes)).tolist(),
     }
 
 
@@ -80,6 +83,10 @@ def _labelled(split: Embeddings, name: str) -> tuple[np.ndarray, np.ndarray]:
     return split.features[keep], split.labels[keep]
 
 
+def _num_classes(*labels: np.ndarray) -> int:
+    return int(max(split.max() for split in labels)) + 1
+
+
 def linear_probe(
     train: Embeddings,
     test: Embeddings,
@@ -87,7 +94,7 @@ def linear_probe(
     samples_per_class: int | None = None,
     seed: int = 0,
     C: float = 1.0,
-) -> dict[str, float]:
+) -> dict:
     """Standardised features -> L2-regularised multinomial logistic regression, trained on a stratified,
     seeded subset of the labelled train videos (the subset the data module picks for the same seed).
 
@@ -98,7 +105,7 @@ def linear_probe(
     subset = stratified_subset(y.tolist(), label_fraction, samples_per_class, seed)
     probe = LogisticRegression(C=C, max_iter=5000).fit(scaler.transform(x[subset]), y[subset])
     xt, yt = _labelled(test, "test")
-    return _scores(probe.predict(scaler.transform(xt)), yt)
+    return _scores(probe.predict(scaler.transform(xt)), yt, _num_classes(y, yt))
 
 
 def knn_probe(
@@ -108,17 +115,17 @@ def knn_probe(
     temperature: float = 0.07,
     label_fraction: float = 1.0,
     seed: int = 0,
-) -> dict[str, float]:
+) -> dict:
     """:func:`~videovision.evaluation.knn.weighted_knn_predict` with the labelled train videos
     (a ``label_fraction`` subset) as the bank and the test videos as queries."""
     x, y = _labelled(train, "train")
     subset = stratified_subset(y.tolist(), label_fraction, None, seed)
     xt, yt = _labelled(test, "test")
-    num_classes = int(max(y.max(), yt.max())) + 1
+    num_classes = _num_classes(y, yt)
     scores = weighted_knn_predict(
         torch.from_numpy(x[subset]), torch.from_numpy(y[subset]), torch.from_numpy(xt), num_classes, k, temperature
     )
-    return _scores(scores.argmax(1).numpy(), yt)
+    return _scores(scores.argmax(1).numpy(), yt, num_classes)
 
 
 def tsne_plot(split: Embeddings, path: str | Path, title: str = "", seed: int = 0) -> Path:

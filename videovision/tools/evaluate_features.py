@@ -1,5 +1,6 @@
 """``videovision evaluate-features TRAIN_DIR TEST_DIR``: scikit-learn linear probe, kNN and retrieval
-R@k on embeddings written by ``predict`` (see experiments/demo/extract.yaml), and a t-SNE plot."""
+R@k on embeddings written by ``predict`` (see experiments/demo/extract.yaml), the linear probe's confusions
+and a t-SNE plot."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+import torch
+
+from ..callbacks.images import save_confusion_matrix
 from ..evaluation import knn_probe, linear_probe, load_embeddings, load_pair, tsne_plot, video_retrieval
 from ..evaluation.frozen import RETRIEVAL_KS
 
@@ -39,6 +44,16 @@ def evaluate(
     return results
 
 
+def most_confused(confusion: list[list[int]], classes: list[str], top: int = 3) -> list[tuple[str, str, int]]:
+    """The ``top`` largest off-diagonal cells of a confusion matrix (rows true, columns predicted), largest first:
+    ``(true class, predicted class, count)``; cells of zero are left out."""
+    counts = np.array(confusion)
+    np.fill_diagonal(counts, 0)
+    order = np.argsort(-counts, axis=None, kind="stable")[:top]
+    cells = [np.unravel_index(i, counts.shape) for i in order]
+    return [(classes[t], classes[p], int(counts[t, p])) for t, p in cells if counts[t, p]]
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="videovision evaluate-features", description=__doc__)
     parser.add_argument("train_dir", help="folder written by predict for the train split (the gallery)")
@@ -50,6 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="seed of the labelled subset")
     parser.add_argument("--knn-k", type=int, default=20)
     parser.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
+    parser.add_argument("--confusion", default=None, help="write the linear probe's test confusion matrix PNG here")
     parser.add_argument("--tsne", default=None, help="write a t-SNE PNG of the test embeddings here")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
@@ -64,6 +80,16 @@ def main(argv: list[str] | None = None) -> dict:
             scores = results[key]
             print(f"{name} top-1 {100 * scores['top1']:.1f}  mean class acc {100 * scores['mean_class_acc']:.1f}")
         print("retrieval     " + "  ".join(f"{k} {100 * v:.1f}" for k, v in results["retrieval"].items()))
+        classes = max(load_embeddings(args.train_dir).classes, load_embeddings(args.test_dir).classes, key=len)
+        confusion = results["linear_probe"]["confusion"]
+        confused = most_confused(confusion, classes)
+        print(
+            "probe's most confused (true -> predicted: videos): "
+            + ", ".join(f"{t} -> {p}: {n}" for t, p, n in confused)
+        )
+        if args.confusion:
+            title = f"linear probe, {100 * args.label_fraction:g} % of the train labels"
+            print(f"saved {save_confusion_matrix(torch.tensor(confusion), classes, Path(args.confusion), title)}")
     if args.tsne:
         print(f"saved {tsne_plot(load_embeddings(args.test_dir), args.tsne)}")
     if args.json:
