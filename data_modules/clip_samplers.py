@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
+
+IntOrArray = TypeVar("IntOrArray")
 
 
 def frame_step(fps: float, stride: int, target_fps: float | None) -> int:
@@ -30,8 +32,9 @@ def frame_step(fps: float, stride: int, target_fps: float | None) -> int:
     return max(1, round(fps / target_fps))
 
 
-def clip_span(clip_len: int, step: int) -> int:
-    """Frames a clip of ``clip_len`` frames every ``step`` frames covers, first to last."""
+def clip_span(clip_len: int, step: IntOrArray) -> IntOrArray:
+    """Frames a clip of ``clip_len`` frames every ``step`` frames covers, first to last (elementwise for an array or
+    tensor of steps)."""
     return (clip_len - 1) * step + 1
 
 

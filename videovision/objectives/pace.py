@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from data_modules.clip_samplers import clip_span
+
 from .base import Objective
 
 
@@ -26,7 +28,7 @@ def pace_views(
     Any trailing shape after L is carried along: per-frame features (B, K, L, D), or frame indices (B, K, L).
     """
     b, k, length = clips.shape[:3]
-    needed = (clip_len - 1) * max(paces) + 1
+    needed = clip_span(clip_len, max(paces))
     if length < needed:
         raise ValueError(
             f"pace views of {clip_len} frames at pace {max(paces)} need clips of {needed} frames, got {length}"
@@ -35,7 +37,7 @@ def pace_views(
     pace_index = torch.randint(len(paces), (b, k), generator=generator).to(device)
     backwards = torch.randint(2, (b, k), generator=generator).to(device)
     pace = torch.tensor(paces, device=device)[pace_index]
-    span = (clip_len - 1) * pace + 1
+    span = clip_span(clip_len, pace)
     start = (torch.rand(b, k, generator=generator).to(device) * (length - span + 1)).long()
     steps = torch.arange(clip_len, device=device)
     steps = torch.where(backwards[..., None].bool(), clip_len - 1 - steps, steps)
@@ -79,7 +81,7 @@ class PaceObjective(Objective):
         if len(set(paces)) != len(paces) or min(paces) < 1:
             raise ValueError(f"model.objectives PaceObjective.paces must be distinct integers >= 1, got {list(paces)}")
         self.clip_len, self.paces = clip_len, paces
-        self.min_frames = (clip_len - 1) * max(paces) + 1
+        self.min_frames = clip_span(clip_len, max(paces))
         self.head = PaceHead(in_dim, len(paces), hidden_dim)
 
     def make_views(self, clips: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
