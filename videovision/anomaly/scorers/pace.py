@@ -110,13 +110,13 @@ class PaceScorer(AnomalyScorer):
             self.head_source = "trained on pace views of frozen features of normal training videos"
         self.calibrate([self.score(encoder, f) for f in calibration])
 
-    def training_windows(self, train: list[torch.Tensor], reach: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-        """All training features pooled, (sum N_v, C), and the frame indices into them of every window of
+    def training_windows(self, train: list[torch.Tensor], reach: int = 0) -> torch.Tensor:
+        """The frame indices, into the training videos' features concatenated, of every window of
         ``(clip_len - 1) * max(paces) + 1 + reach`` frames every ``stride`` frames, one per frame, (M, that length)."""
         length = clip_span(self.clip_len, max(self.paces)) + reach
         starts = np.cumsum([0] + [len(f) for f in train[:-1]])
         windows = [clip_windows(len(f), length, self.stride, 1)[0] + s for f, s in zip(train, starts)]
-        return torch.cat(train), torch.as_tensor(np.concatenate(windows))
+        return torch.as_tensor(np.concatenate(windows))
 
     def training_views(
         self, encoder: nn.Module, train: list[torch.Tensor], views: TrainingViews | None = None
@@ -130,7 +130,7 @@ class PaceScorer(AnomalyScorer):
         feature at frame ``t + k * stride``, so windows reach ``max(paces)`` further for it."""
         residual = bool(self.residual_views(encoder))
         reach = max(self.paces) if residual else 0
-        features, windows = self.training_windows(train, reach)
+        windows = self.training_windows(train, reach)
         generator = torch.Generator().manual_seed(self.seed)
         chosen = windows[torch.randint(len(windows), (self.num_views,), generator=generator)]
         length = windows.shape[1] - reach
@@ -143,9 +143,10 @@ class PaceScorer(AnomalyScorer):
             positions = positions + torch.where(backwards, pace, 0)[:, None]
         frames = torch.gather(chosen, 1, positions)  # (V, clip_len) indices into the pooled features
         embeddings = torch.empty(self.num_views, encoder.out_dim)
+        rgb_bank = None if residual else torch.cat(train)  # on RGB frames every view reads the features themselves
         for target in targets.unique().tolist():
             picked = targets == target
-            bank = features
+            bank = rgb_bank
             if residual:
                 view = ResidualView(self.stride * int(pace[picked][0]), bool(backwards[picked][0]))
                 bank = torch.cat(views[view])
