@@ -139,7 +139,7 @@ def test_predict_writes_embeddings_that_evaluate_features_reads(cli_env, tmp_pat
     assert confusion.stat().st_size > 5000
     results = json.loads(report.read_text())
     matrix = np.array(results["linear_probe"]["confusion"])
-    assert matrix.shape == (len(train.classes),) * 2 and matrix.sum() == 16
+    assert matrix.shape == (len(train.classes),) * 2 and matrix.sum() == 16 and results["classes"] == train.classes
     assert np.trace(matrix) == round(16 * results["linear_probe"]["top1"])
     assert set(results["retrieval"]) == {"R@1", "R@5", "R@10", "R@20", "R@50"}
     assert results["retrieval"]["R@50"] == 1.0  # the gallery (32 videos) holds every class

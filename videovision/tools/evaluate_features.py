@@ -27,7 +27,8 @@ def evaluate(
 ) -> dict:
     """Linear probe and kNN (trained on a ``label_fraction`` of the train videos) and retrieval
     (test queries against the whole train gallery), all on the test split; unlabelled embeddings
-    (label -1) get none of them, and ``notes`` say so, or where k exceeds the gallery."""
+    (label -1) get none of them, and ``notes`` say so, or where k exceeds the gallery. ``classes`` names the
+    labels, the rows and columns of the probes' ``confusion`` matrices."""
     train, test = load_pair(train_dir, test_dir)
     results: dict = {"train_videos": len(train.labels), "test_videos": len(test.labels), "notes": []}
     if (train.labels < 0).all() or (test.labels < 0).all():
@@ -38,6 +39,7 @@ def evaluate(
         results["notes"].append(f"kNN k={knn_k} exceeds the {labelled} labelled gallery videos: all of them vote")
     if max(RETRIEVAL_KS) > len(train.labels):
         results["notes"].append(f"R@k for k above the gallery's {len(train.labels)} videos counts the whole gallery")
+    results["classes"] = max(train.classes, test.classes, key=len)  # by label: the confusion matrices' rows
     results["linear_probe"] = linear_probe(train, test, label_fraction, samples_per_class, seed, C)
     results["knn"] = knn_probe(train, test, knn_k, label_fraction=label_fraction, seed=seed)
     results["retrieval"] = video_retrieval(train, test)
@@ -80,8 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
             scores = results[key]
             print(f"{name} top-1 {100 * scores['top1']:.1f}  mean class acc {100 * scores['mean_class_acc']:.1f}")
         print("retrieval     " + "  ".join(f"{k} {100 * v:.1f}" for k, v in results["retrieval"].items()))
-        classes = max(load_embeddings(args.train_dir).classes, load_embeddings(args.test_dir).classes, key=len)
-        confusion = results["linear_probe"]["confusion"]
+        classes, confusion = results["classes"], results["linear_probe"]["confusion"]
         confused = most_confused(confusion, classes)
         print(
             "probe's most confused (true -> predicted: videos): "
