@@ -26,13 +26,13 @@ def served_classifier(temporal=None, frame_input: str = "rgb") -> ServedClassifi
     return ServedClassifier(encoder, head, ["a", "b", "c"], preprocess, 4, 1, 2, "none.ckpt", target_fps=8)
 
 
-@pytest.mark.parametrize("frame_input", ["rgb", "residual"])
+@pytest.mark.parametrize("frame_input", ["rgb", "residual", "normal_flow"])
 def test_step_and_clip_exports_match_eager(tmp_path, frame_input):
-    """With residual input the state also carries the previous frame and whether there was one."""
+    """With residual or normal-flow input the state also carries the previous frame and whether there was one."""
     served = served_classifier(frame_input=frame_input)
     written = export_classifier(served, tmp_path, clip_len=4)
     meta = load_meta(tmp_path)
-    previous = [[1, 3, 32, 32], [1, 1, 1, 1]] if frame_input == "residual" else []
+    previous = [[1, 3, 32, 32], [1, 1, 1, 1]] if frame_input != "rgb" else []
     assert meta["classes"] == ["a", "b", "c"] and (meta["stride"], meta["target_fps"]) == (1, 8)
     assert meta["state_shapes"] == [*previous, [1, 32, 2], [1, 1, 16], [1, 1, 16]]
     frames = torch.randn(4, 1, 3, 32, 32)

@@ -17,7 +17,7 @@ from videovision.checkpoints import RUN_CONFIG_KEY, load_checkpoint_entry, load_
 from videovision.cli import VideoVisionCLI
 from videovision.config import merge
 from videovision.models import RecurrentTemporal
-from videovision.models.encoder import frame_differences
+from videovision.models.frame_inputs import frame_differences
 from videovision.serving.model import Preprocess, ServedClassifier
 from videovision.serving.session import Analysers
 from videovision.tracking.features import encoder_backbone, encoder_from_checkpoint, load_encoder
@@ -48,9 +48,10 @@ def test_the_backbone_sees_the_differences_and_still_things_cancel():
     assert not torch.allclose(out[0], out[2], atol=1e-3)
 
 
+@pytest.mark.parametrize("frame_input", ["residual", "normal_flow"])
 @pytest.mark.parametrize("refiner_layers", [0, 2])
-def test_streaming_carries_the_previous_frame(refiner_layers):
-    encoder = streaming_encoder(GRU, refiner_layers, frame_input="residual")
+def test_streaming_carries_the_previous_frame(refiner_layers, frame_input):
+    encoder = streaming_encoder(GRU, refiner_layers, frame_input=frame_input)
     clips = torch.randn(2, 6, 3, 32, 32)
     with torch.no_grad():
         whole = encoder.features(clips)
@@ -61,7 +62,8 @@ def test_streaming_carries_the_previous_frame(refiner_layers):
 
 
 def test_an_unknown_frame_input_is_refused_with_the_choices():
-    with pytest.raises(ValueError, match=r"frame_input: unknown value 'flow'; choose one of \('rgb', 'residual'\)"):
+    choices = r"\('rgb', 'residual', 'normal_flow'\)"
+    with pytest.raises(ValueError, match=rf"frame_input: unknown value 'flow'; choose one of {choices}"):
         streaming_encoder(GRU, frame_input="flow")
 
 

@@ -7,10 +7,11 @@ stride + 1`` frames. Windows start every ``hop`` frames and together cover every
 
 An encoder that reads residual frames (``frame_input: residual``) saw, in pretraining, each sampled frame minus the
 one sampled before it; here frame ``t``'s features are those of ``x_t - x_{t - residual_gap}`` (``x_t - x_0`` for
-the first frames), so a clip of every ``residual_gap``-th frame sees what it saw in pretraining, but for its first
-frame, whose difference to the frame before the clip is kept rather than zeroed. A scorer that fits on clips taken
-at other steps or played backwards asks for those residuals too (:class:`ResidualView`), so that a clip of every
-``k * residual_gap``-th frame, or one played backwards, sees the differences that clip showed in pretraining.
+the first frames), and those of the pair's normal flow with ``frame_input: normal_flow``, so a clip of every
+``residual_gap``-th frame sees what it saw in pretraining, but for its first frame, whose pair with the frame
+before the clip is kept rather than zeroed. A scorer that fits on clips taken at other steps or played backwards
+asks for those pairs too (:class:`ResidualView`), so that a clip of every ``k * residual_gap``-th frame, or one
+played backwards, sees what that clip showed in pretraining.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from data_modules.clip_samplers import clip_span
 
 from ..models.encoder import FrameTemporalEncoder
+from ..models.frame_inputs import motion_frames
 from .metrics import sliding_windows
 
 RESIDUAL_GAP = 3
@@ -32,7 +34,7 @@ RESIDUAL_GAP = 3
 class ResidualView(NamedTuple):
     """Residual frames of a video at another ``gap``, or as playing it ``backwards`` shows them: frame ``t``'s
     features are those of ``x_t - x_{t - gap}``, backwards ``x_{t - gap} - x_t`` (what playback reaching frame
-    ``t - gap`` from frame ``t`` shows there)."""
+    ``t - gap`` from frame ``t`` shows there); with normal-flow input, of that pair's normal flow."""
 
     gap: int
     backwards: bool = False
@@ -54,9 +56,9 @@ def check_encoder(encoder: torch.nn.Module) -> FrameTemporalEncoder:
 
 class FrameFeatures:
     """Pooled per-frame features before the temporal refiner of one video, fed in order a chunk at a time:
-    normalised frames (N, 3, H, W) -> (N, C * grid^2). With residual input it carries the last ``residual_gap``
-    frames from one chunk to the next, so chunking does not change the features; ``backwards`` takes the residuals
-    with the opposite sign (:class:`ResidualView`)."""
+    normalised frames (N, 3, H, W) -> (N, C * grid^2). With residual or normal-flow input it carries the last
+    ``residual_gap`` frames from one chunk to the next, so chunking does not change the features; ``backwards``
+    pairs each frame the other way round, as playback backwards does (:class:`ResidualView`)."""
 
     def __init__(
         self,
@@ -73,23 +75,25 @@ class FrameFeatures:
 
     @torch.no_grad()
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
-        if self.encoder.frame_input == "residual":
-            frames = self._residuals(frames)
+        if self.encoder.frame_input != "rgb":
+            frames = self._motion(frames)
         out = []
         for chunk in frames.split(self.batch_size):
             maps = self.encoder.spatial_refiner(self.encoder.backbone(chunk[None]))[0]
             out.append(self.encoder.pool(maps).flatten(1))
         return torch.cat(out)
 
-    def _residuals(self, frames: torch.Tensor) -> torch.Tensor:
-        """``x_t - x_{t - residual_gap}`` of (N, 3, H, W) frames, the video's first frame standing in before it."""
+    def _motion(self, frames: torch.Tensor) -> torch.Tensor:
+        """What the backbone reads of each (N, 3, H, W) frame ``x_t`` after ``x_{t - residual_gap}`` (the video's
+        first frame standing in before it), e.g. ``x_t - x_{t - residual_gap}``; the pair swapped ``backwards``."""
         gap = self.residual_gap
         if self.previous is None:
             self.previous = frames[:1].expand(gap, -1, -1, -1)
         seen = torch.cat([self.previous, frames])
         self.previous = seen[-gap:]
-        residuals = frames - seen[: len(frames)]
-        return -residuals if self.backwards else residuals
+        earlier = seen[: len(frames)]
+        pair = (earlier, frames) if self.backwards else (frames, earlier)
+        return motion_frames(*pair, self.encoder.frame_input)
 
 
 def frame_features(encoder: torch.nn.Module, frames: torch.Tensor, residual_gap: int = RESIDUAL_GAP) -> torch.Tensor:

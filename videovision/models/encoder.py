@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, get_args
+from typing import get_args
 
 import torch
 from torch import nn
 
 from .backbones import FrameBackbone
+from .frame_inputs import FrameInput, motion_frames, previous_frames
 from .refiners import SpatialConvRefiner, TemporalConvRefiner
 from .temporal import TemporalModel
 
 State = tuple[torch.Tensor, ...]
-FrameInput = Literal["rgb", "residual"]
-
-
-def frame_differences(clips: torch.Tensor) -> torch.Tensor:
-    """Residual frames (Tao et al., "Rethinking Motion Representation: Residual Frames with 3D ConvNets", 2020; the
-    residual clips of their inter-intra contrastive framework, ACM MM 2020): each frame minus the one before it.
-
-    ``(N, T, C, H, W)`` -> ``(N, T, C, H, W)``; ``out[:, t] = clips[:, t] - clips[:, t - 1]`` and ``out[:, 0] = 0``
-    (the first frame has no previous one), so what does not move cancels and a clip keeps its length.
-    """
-    return clips - torch.cat([clips[:, :1], clips[:, :-1]], dim=1)
 
 
 class ClipEncoder(nn.Module):
@@ -69,10 +59,11 @@ class FrameTemporalEncoder(ClipEncoder):
     A grid of 1 is global average pooling, which discards where things are: a grid of 2 or 3
     keeps the coarse position that translation (camera pans, objects crossing) shows up in.
 
-    ``frame_input='residual'`` feeds the backbone :func:`frame_differences` of the frames it is given (in a clip, of
-    its sampled frames; when streaming, of consecutive steps) instead of the frames: what stays still cancels, so
-    the features carry motion rather than appearance. Tracking reads each frame's appearance and refuses such an
-    encoder; the anomaly scorers take each frame's difference to the frame a clip stride before it
+    ``frame_input='residual'`` feeds the backbone each frame minus the one before it (in a clip, of its sampled
+    frames; when streaming, of consecutive steps) instead of the frames, and ``'normal_flow'`` the brightness-
+    constancy motion cue of that pair (:mod:`videovision.models.frame_inputs`): what stays still cancels, so the
+    features carry motion rather than appearance. Tracking reads each frame's appearance and refuses such an
+    encoder; the anomaly scorers pair each frame with the frame a clip stride before it
     (:mod:`videovision.anomaly.features`).
 
     The parts that depend on the previous part's width take it as their first argument, so a
@@ -111,8 +102,8 @@ class FrameTemporalEncoder(ClipEncoder):
     def features(self, clips: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every level: ``maps`` (N, T, C, h, w), ``frame_features`` (N, T, C * grid^2), ``frames`` (N, T, D),
         ``clip`` (N, D)."""
-        if self.frame_input == "residual":
-            clips = frame_differences(clips)
+        if self.frame_input != "rgb":
+            clips = motion_frames(clips, previous_frames(clips), self.frame_input)
         maps = self.spatial_refiner(self.backbone(clips))
         frame_features = self.temporal_refiner(self.pool(maps.flatten(0, 1)).flatten(1).unflatten(0, maps.shape[:2]))
         clip, frames = self.temporal(frame_features)
@@ -130,10 +121,10 @@ class FrameTemporalEncoder(ClipEncoder):
         return self.pool(maps).flatten(1)
 
     def initial_state(self, frames: torch.Tensor) -> State:
-        """Zero state for a batch like ``frames`` ``(N, 3, H, W)``: with residual input, the previous frame and
-        whether there was one ((N, 3, H, W), (N, 1, 1, 1)); then the temporal conv refiner's causal buffers (the
-        last ``kernel_size - 1`` inputs of each layer), then the temporal model's state (the RNN's hidden state,
-        or the causal Transformer's kept frames)."""
+        """Zero state for a batch like ``frames`` ``(N, 3, H, W)``: with residual or normal-flow input, the previous
+        frame and whether there was one ((N, 3, H, W), (N, 1, 1, 1)); then the temporal conv refiner's causal
+        buffers (the last ``kernel_size - 1`` inputs of each layer), then the temporal model's state (the RNN's
+        hidden state, or the causal Transformer's kept frames)."""
         self.check_streamable()
         previous = (torch.zeros_like(frames), frames.new_zeros(len(frames), 1, 1, 1)) if self.input_state_size else ()
         like = frames.new_zeros(len(frames), self.temporal_refiner_width)
@@ -149,10 +140,10 @@ class FrameTemporalEncoder(ClipEncoder):
         """
         self.check_streamable()
         carried, state = state[: self.input_state_size], state[self.input_state_size :]
-        if carried:  # residual input: the first step has no previous frame, and its difference is zero
+        if carried:  # residual or normal-flow input: the first step has no previous frame and reads itself
             previous, seen = carried
             carried = (frame, torch.ones_like(seen))
-            frame = frame - (seen * previous + (1 - seen) * frame)
+            frame = motion_frames(frame, seen * previous + (1 - seen) * frame, self.frame_input)
         split = self.refiner_state_size
         x, buffers = self.refine_step(self._frame_features(frame), state[:split])
         out, temporal_state = self.temporal.stream_step(x, state[split:])
@@ -160,8 +151,8 @@ class FrameTemporalEncoder(ClipEncoder):
 
     @property
     def input_state_size(self) -> int:
-        """How many leading entries of the streaming state carry the previous frame (residual input: 2)."""
-        return 2 if self.frame_input == "residual" else 0
+        """How many leading entries of the streaming state carry the previous frame (residual, normal-flow input: 2)."""
+        return 0 if self.frame_input == "rgb" else 2
 
     @property
     def refiner_state_size(self) -> int:

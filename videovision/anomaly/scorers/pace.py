@@ -79,9 +79,10 @@ class PaceScorer(AnomalyScorer):
         self.head = PaceHead(encoder.out_dim, len(self.paces), self.hidden_dim)
 
     def residual_views(self, encoder: nn.Module) -> list[ResidualView]:
-        """With residual input, a view at pace ``k`` showed in pretraining differences of frames ``k * stride``
-        apart, with their sign turned when played backwards: one residual view per pace and direction."""
-        if check_encoder(encoder).frame_input != "residual":
+        """With residual (or normal-flow) input, a view at pace ``k`` showed in pretraining differences of frames
+        ``k * stride`` apart, with their sign turned when played backwards: one residual view per pace and
+        direction."""
+        if check_encoder(encoder).frame_input == "rgb":
             return []
         return [ResidualView(self.stride * pace, backwards) for backwards in (False, True) for pace in self.paces]
 
