@@ -26,7 +26,7 @@ from videovision.tracking.boxes import track_box
 from videovision.tracking.features import encoder_from_checkpoint
 
 
-@pytest.mark.parametrize("frame_input", ["rgb", "residual"])
+@pytest.mark.parametrize("frame_input", ["rgb", "residual", "normal_flow"])
 def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path, frame_input):
     served = ServedScorer(fitted_scorer(tmp_path, NEXT_STEP, temporal_refiner=True, frame_input=frame_input))
     frames = _square_frames(20, 48, 64, seed=3)
@@ -35,7 +35,7 @@ def test_streamed_next_step_scores_equal_the_offline_ones(tmp_path, frame_input)
     video = torch.from_numpy(frames).permute(0, 3, 1, 2)[None, None]
     pipeline = frame_features(served.encoder, EvalTransform(resize=32, crop_size=32)(video)[0, 0])
     torch.testing.assert_close(features, pipeline, atol=1e-5, rtol=1e-5)
-    featurise = served.frame_features()  # a stream's frames one at a time (residual: the last ones carried)
+    featurise = served.frame_features()  # a stream's frames one at a time (the last ones carried)
     torch.testing.assert_close(torch.cat([featurise(f[None]) for f in frames]), features, atol=1e-5, rtol=1e-5)
     online = served.online()
     assert isinstance(online, StepScores) and online.stride == 2

@@ -2,8 +2,8 @@
 
 :class:`ServedScorer` loads what ``anomaly fit`` saved (``scorer.pt`` and ``scorer.yaml`` beside it: the encoder,
 its checkpoint, the scorer, the frame size and the residual gap) and turns decoded frames into that encoder's
-per-frame features (:meth:`ServedScorer.frame_features`: one per video, as it carries the last frames of a
-residual-input encoder).
+per-frame features (:meth:`ServedScorer.frame_features`: one per video, as it carries the last frames of an
+encoder on residual or normal-flow input).
 Scores are the scorer's :meth:`~videovision.anomaly.scorers.AnomalyScorer.normalised` ones: standardised with
 the normal training frames' statistics (0 is typical of normal video; :meth:`AnomalyScorer.normalise` of the raw
 ``anomaly score`` values).
@@ -114,7 +114,7 @@ class StepScores:
     def __call__(self, feature: torch.Tensor) -> Scores:
         index, stride, encoder = self.count, self.stride, self.encoder
         self.count += 1
-        if index % stride not in self.states:  # past the input: a residual encoder's frames are FrameFeatures'
+        if index % stride not in self.states:  # past the input: FrameFeatures pairs the frames
             self.states[index % stride] = (encoder.initial_state(feature)[encoder.input_state_size :], None)
         state, prediction = self.states[index % stride]
         split = encoder.refiner_state_size

@@ -107,7 +107,8 @@ class Analysers:
         return Session(self, box, source_size, keep, self.stride_at(fps))
 
     def check_tracker(self) -> None:
-        """Refuses a box, before any frame is read, when the tracker's encoder reads no appearance (residual frames)."""
+        """Refuses a box, before any frame is read, when the tracker's encoder reads no appearance (residual or
+        normal-flow frames)."""
         try:
             encoder_backbone(self._tracker_encoder)
         except ValueError as exc:
