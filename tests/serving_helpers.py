@@ -88,7 +88,7 @@ KNN = {
 
 def rgb_encoder_checkpoint(path: Path) -> Path:
     """A checkpoint of the demo encoder on RGB frames (random weights) as a run saves it, run config included:
-    what ``--track-ckpt`` takes (the demo classifier reads residual frames, which the box tracker cannot use)."""
+    what ``--track-ckpt`` takes (the demo classifier reads normal flow, which the box tracker cannot use)."""
     from videovision.config import compose
     from videovision.tracking.features import load_encoder
 

@@ -87,7 +87,7 @@ def test_limits_answer_with_the_reason(settings, tmp_path):
         assert busy.status_code == 429 and busy.headers["retry-after"] == "5"
 
 
-def test_a_box_is_refused_with_the_fix_when_the_tracker_would_read_residual_frames(settings, tmp_path):
+def test_a_box_is_refused_with_the_fix_when_the_tracker_would_read_no_appearance(settings, tmp_path):
     video = small_video(tmp_path / "clip.avi").read_bytes()
     with TestClient(create_app(settings)) as client:  # the demo classifier, no --track-ckpt
         response = client.post("/jobs", files={"file": ("clip.avi", video, "video/x-msvideo")}, data={"box": "2,2,8,8"})
@@ -130,7 +130,7 @@ def test_websocket_streams_frames_with_state_per_connection(settings):
 
 def test_jobs_and_the_websocket_carry_anomaly_scores_and_boxes(tmp_path, checkpoint):
     """serve --anomaly: every frame's score (the offline one); a job or connection with a box: a box per frame,
-    from the tracker encoder of --track-ckpt (the demo classifier reads residual frames)."""
+    from the tracker encoder of --track-ckpt (the demo classifier reads normal flow)."""
     from tests.serving_helpers import NEXT_STEP, fitted_scorer, rgb_encoder_checkpoint
 
     scorer = fitted_scorer(tmp_path / "anomaly", NEXT_STEP)

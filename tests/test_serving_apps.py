@@ -81,10 +81,10 @@ def test_a_missing_scorer_settings_file_is_named(tmp_path):
 
 
 def test_a_session_follows_a_first_frame_box_in_source_pixels(tmp_path):
-    """The demo classifier reads residual frames, so the box tracker gets an RGB encoder of its own (--track-ckpt)."""
+    """The demo classifier reads normal flow, so the box tracker gets an RGB encoder of its own (--track-ckpt)."""
     tracker = encoder_from_checkpoint(rgb_encoder_checkpoint(tmp_path / "rgb.ckpt"))
     served = load_classifier(classifier_checkpoint(tmp_path / "probe.ckpt"))
-    assert served.encoder.frame_input == "residual" and tracker.frame_input == "rgb"
+    assert served.encoder.frame_input == "normal_flow" and tracker.frame_input == "rgb"
     analysers = Analysers(served, tracker_encoder=tracker)
     frames = np.random.default_rng(0).integers(0, 60, (10, 96, 128, 3), dtype=np.uint8)
     for t in range(10):

@@ -41,7 +41,7 @@ def test_stream_equals_the_clip_model_on_the_same_frames(tmp_path, checkpoint, c
 
 def test_a_box_is_tracked_with_the_encoder_of_track_ckpt_and_refused_without(tmp_path, checkpoint):
     video = small_video(tmp_path / "v.avi", num_frames=6)
-    with pytest.raises(ValueError, match="frame_input: residual.*its own: --track-ckpt"):
+    with pytest.raises(ValueError, match="frame_input: normal_flow.*its own: --track-ckpt"):
         stream.main([str(video), "--ckpt", str(checkpoint), "--box", "2,10,16,16", "--quiet"])
     log = tmp_path / "frames.jsonl"
     tracker = rgb_encoder_checkpoint(tmp_path / "rgb.ckpt")
@@ -95,7 +95,7 @@ PRETRAINED = "model.init_args.pretrained"
 
 def test_a_classifier_is_rebuilt_from_the_run_config_it_holds(tmp_path):
     """A probe trained with ``--model.init_args.encoder.init_args.frame_input rgb`` is served on RGB frames, not by
-    the demo config's residual ones, and the training videos need not be on the serving machine."""
+    the demo config's normal flow, and the training videos need not be on the serving machine."""
     path = classifier_checkpoint(tmp_path / "probe.ckpt")
     entries = torch.load(path, weights_only=False)
     config = entries[RUN_CONFIG_KEY]
@@ -103,7 +103,7 @@ def test_a_classifier_is_rebuilt_from_the_run_config_it_holds(tmp_path):
     config["data"]["init_args"]["reader"] = {"class_path": "data_modules.VideoFolder", "init_args": {"root": "/gone"}}
     torch.save(entries, path)
     assert load_classifier(path).encoder.frame_input == "rgb"
-    assert load_classifier(path, "demo/probe.yaml").encoder.frame_input == "residual"
+    assert load_classifier(path, "demo/probe.yaml").encoder.frame_input == "normal_flow"
     del entries[RUN_CONFIG_KEY]
     torch.save(entries, path)
     with pytest.raises(ValueError, match="holds no run config; pass --config"):

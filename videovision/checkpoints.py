@@ -133,7 +133,7 @@ def run_encoder_config(checkpoint: object) -> dict | None:
 
 
 def checkpoint_frame_input(checkpoint: object) -> str:
-    """What the encoder of a loaded VideoVision checkpoint read: ``rgb`` or ``residual`` frames (``rgb`` for
+    """What the encoder of a loaded VideoVision checkpoint read: ``rgb``, ``residual`` or ``normal_flow`` (``rgb`` for
     checkpoints saved before the option, and for plain state dicts)."""
     return (run_encoder_config(checkpoint) or {}).get("init_args", {}).get("frame_input") or "rgb"
 
@@ -141,8 +141,8 @@ def checkpoint_frame_input(checkpoint: object) -> str:
 def load_encoder_weights(encoder: nn.Module, checkpoint: str | Path) -> None:
     """Load the ``encoder.*`` weights of a VideoVision checkpoint (pretraining, probe, fine-tune) into ``encoder``.
 
-    Weights learnt on residual frames are refused by an encoder that reads RGB frames, and the other way round:
-    they would load (same shapes) and silently compute something else."""
+    Weights learnt on one kind of frame input (RGB, residual frames, normal flow) are refused by an encoder that
+    reads another: they would load (same shapes) and silently compute something else."""
     loaded = load_checkpoint_file(checkpoint)
     trained_on = checkpoint_frame_input(loaded)
     reads = getattr(encoder, "frame_input", trained_on)

@@ -23,7 +23,7 @@ from .config import compose, override, to_yaml
 CHECKPOINT_DIR = "trainer.callbacks.ModelCheckpoint.init_args.dirpath"
 QUIET = {"trainer.enable_progress_bar": False, "trainer.enable_model_summary": False}
 RGB_FRAMES = {"model.init_args.encoder.init_args.frame_input": "rgb"}
-"""Pretrains the demo encoder on RGB frames (it reads residual frames by default): for the applications that
+"""Pretrains the demo encoder on RGB frames (by default it reads normal flow): for the applications that
 read appearance, the anomaly scorers and the trackers."""
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 
 FrameInput = Literal["rgb", "residual", "normal_flow"]
 
@@ -41,9 +42,8 @@ def normal_flow(frames: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
     """
     now, before = frames.mean(-3), previous.mean(-3)
     temporal, mean = now - before, (now + before) / 2
-    dx, dy = torch.zeros_like(mean), torch.zeros_like(mean)
-    dx[..., :, 1:-1] = (mean[..., :, 2:] - mean[..., :, :-2]) / 2
-    dy[..., 1:-1, :] = (mean[..., 2:, :] - mean[..., :-2, :]) / 2
+    dx = F.pad(mean[..., :, 2:] - mean[..., :, :-2], (1, 1)) / 2
+    dy = F.pad(mean[..., 2:, :] - mean[..., :-2, :], (0, 0, 1, 1)) / 2
     return torch.stack([-temporal * dx, -temporal * dy, temporal], dim=-3)
 
 

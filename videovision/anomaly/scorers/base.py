@@ -124,7 +124,7 @@ class AnomalyScorer(nn.Module, ABC):
 
     def residual_views(self, encoder: nn.Module) -> list[ResidualView]:
         """The residual views of the training videos that :meth:`fit` needs besides their features, when
-        ``encoder`` reads residual frames; by default none."""
+        ``encoder`` reads frame pairs (residual or normal-flow input); by default none."""
         return []
 
     @abstractmethod
