@@ -17,12 +17,16 @@ from videovision.checkpoints import RUN_CONFIG_KEY, load_checkpoint_entry, load_
 from videovision.cli import VideoVisionCLI
 from videovision.config import merge
 from videovision.models import RecurrentTemporal
-from videovision.models.frame_inputs import frame_differences
+from videovision.models.frame_inputs import motion_frames, previous_frames
 from videovision.serving.model import Preprocess, ServedClassifier
 from videovision.serving.session import Analysers
 from videovision.tracking.features import encoder_backbone, encoder_from_checkpoint, load_encoder
 
 GRU = partial(RecurrentTemporal, cell="gru", hidden_size=16)
+
+
+def frame_differences(clips: torch.Tensor) -> torch.Tensor:
+    return motion_frames(clips, previous_frames(clips), "residual")
 
 
 def test_frame_differences_by_hand():

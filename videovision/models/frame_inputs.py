@@ -17,16 +17,6 @@ def previous_frames(clips: torch.Tensor) -> torch.Tensor:
     return torch.cat([clips[:, :1], clips[:, :-1]], dim=1)
 
 
-def frame_differences(clips: torch.Tensor) -> torch.Tensor:
-    """Residual frames (Tao et al., "Rethinking Motion Representation: Residual Frames with 3D ConvNets", 2020; the
-    residual clips of their inter-intra contrastive framework, ACM MM 2020): each frame minus the one before it.
-
-    ``(N, T, C, H, W)`` -> ``(N, T, C, H, W)``; ``out[:, t] = clips[:, t] - clips[:, t - 1]`` and ``out[:, 0] = 0``
-    (the first frame has no previous one), so what does not move cancels and a clip keeps its length.
-    """
-    return clips - previous_frames(clips)
-
-
 def normal_flow(frames: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
     """The brightness-constancy motion cue of each pixel (Horn and Schunck, "Determining Optical Flow", 1981):
     ``I_x u + I_y v + I_t = 0`` ties the motion (u, v) to the temporal and spatial derivatives of the brightness I.
@@ -49,7 +39,10 @@ def normal_flow(frames: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
 
 def motion_frames(frames: torch.Tensor, previous: torch.Tensor, frame_input: FrameInput) -> torch.Tensor:
     """What the backbone reads of ``frames`` after ``previous`` (both ``(..., C, H, W)``) for a ``frame_input`` other
-    than ``rgb``: their difference, or :func:`normal_flow`."""
+    than ``rgb``: their difference, the residual frame (Tao et al., "Rethinking Motion Representation: Residual
+    Frames with 3D ConvNets", 2020; the residual clips of their inter-intra contrastive framework, ACM MM 2020), in
+    which what does not move cancels; or :func:`normal_flow`. In a clip each frame follows its predecessor
+    (:func:`previous_frames`), so the first frame's residual is 0 and a clip keeps its length."""
     if frame_input == "residual":
         return frames - previous
     if frame_input == "normal_flow":
