@@ -13,10 +13,10 @@ The head comes from the encoder's pretraining checkpoint when it holds a PaceObj
 (``objectives.<i>.head.layers.*``); otherwise it is trained on frozen per-frame features of the normal training
 videos: windows of ``(clip_len - 1) * max(paces) + 1`` frames every ``stride`` frames, from which
 :func:`pace_views` draws a pace and a direction as the objective does, through the encoder's temporal part. An
-encoder on residual frames saw, in pretraining, a clip at pace ``k`` as differences of frames ``k * stride`` apart,
-with their sign turned when played backwards; the head then learns from those residuals (:meth:`residual_views`:
-the training videos are encoded once more for each pace and direction), not from the test-time residuals at
-``residual_gap`` reordered, which show neither a burst's larger steps nor a reversal's turned sign.
+encoder on residual frames (or normal flow) saw, in pretraining, a clip at pace ``k`` as pairs of frames ``k *
+stride`` apart, swapped when played backwards (a residual's sign turned); the head then learns from those pairs
+(:meth:`residual_views`: the training videos are encoded once more for each pace and direction), not from the
+test-time pairs at ``residual_gap`` reordered, which show neither a burst's larger steps nor a reversal's swap.
 
 Shapes: per-frame features (N, C) -> clip embeddings (K, D) -> logits (K, 2 * len(paces)) -> frame scores (N,).
 """
@@ -79,9 +79,8 @@ class PaceScorer(AnomalyScorer):
         self.head = PaceHead(encoder.out_dim, len(self.paces), self.hidden_dim)
 
     def residual_views(self, encoder: nn.Module) -> list[ResidualView]:
-        """With residual (or normal-flow) input, a view at pace ``k`` showed in pretraining differences of frames
-        ``k * stride`` apart, with their sign turned when played backwards: one residual view per pace and
-        direction."""
+        """With residual (or normal-flow) input, a view at pace ``k`` showed in pretraining pairs of frames
+        ``k * stride`` apart, swapped when played backwards: one residual view per pace and direction."""
         if check_encoder(encoder).frame_input == "rgb":
             return []
         return [ResidualView(self.stride * pace, backwards) for backwards in (False, True) for pace in self.paces]
@@ -102,7 +101,7 @@ class PaceScorer(AnomalyScorer):
             missing = [view for view in self.residual_views(encoder) if view not in (views or {})]
             if missing:
                 raise ValueError(
-                    f"PaceScorer trains its head on the residual frames each pace view shows, and got no features of "
+                    f"PaceScorer trains its head on the frame pairs each pace view shows, and got no features of "
                     f"the training videos under {missing}: encode them with encode_split(..., views="
                     "scorer.residual_views(encoder)) and pass its views to fit_videos (the anomaly tool does)"
                 )
@@ -125,12 +124,12 @@ class PaceScorer(AnomalyScorer):
         """``num_views`` pace views of training windows (drawn with replacement), drawn by :func:`pace_views` and
         embedded once (the encoder is frozen): -> embeddings (num_views, D) and classes (num_views,).
 
-        On RGB frames a view's frames are the window's own. With residual input (``views`` holds each pace and
-        direction's :meth:`residual_views`) a view at pace ``k`` reads the features of residuals ``k * stride``
-        frames apart; played backwards, frame ``t`` shows ``x_t - x_{t + k * stride}``, the backwards view's
-        feature at frame ``t + k * stride``, so windows reach ``max(paces)`` further for it."""
-        residual = bool(self.residual_views(encoder))
-        reach = max(self.paces) if residual else 0
+        On RGB frames a view's frames are the window's own. With residual or normal-flow input (``views`` holds
+        each pace and direction's :meth:`residual_views`) a view at pace ``k`` reads the features of pairs ``k *
+        stride`` frames apart; played backwards, frame ``t`` shows the pair (``x_{t + k * stride}``, ``x_t``), the
+        backwards view's feature at frame ``t + k * stride``, so windows reach ``max(paces)`` further for it."""
+        paired = bool(self.residual_views(encoder))
+        reach = max(self.paces) if paired else 0
         windows = self.training_windows(train, reach)
         generator = torch.Generator().manual_seed(self.seed)
         chosen = windows[torch.randint(len(windows), (self.num_views,), generator=generator)]
@@ -140,15 +139,15 @@ class PaceScorer(AnomalyScorer):
         positions, targets = positions[:, 0], targets[:, 0]
         pace = torch.tensor(self.paces)[targets % len(self.paces)]
         backwards = targets >= len(self.paces)
-        if residual:
+        if paired:
             positions = positions + torch.where(backwards, pace, 0)[:, None]
         frames = torch.gather(chosen, 1, positions)  # (V, clip_len) indices into the pooled features
         embeddings = torch.empty(self.num_views, encoder.out_dim)
-        rgb_bank = None if residual else torch.cat(train)  # on RGB frames every view reads the features themselves
+        rgb_bank = None if paired else torch.cat(train)  # on RGB frames every view reads the features themselves
         for target in targets.unique().tolist():
             picked = targets == target
             bank = rgb_bank
-            if residual:
+            if paired:
                 view = ResidualView(self.stride * int(pace[picked][0]), bool(backwards[picked][0]))
                 bank = torch.cat(views[view])
             chunks = frames[picked].split(4096)
