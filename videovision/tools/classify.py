@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             "init_args": {"root": args.videos, "labelled": False},
         },
         "data.init_args.predict_split": "train",  # a folder without split folders is all "train"
+        "data.init_args.val_fraction": None,  # a run that validated on part of its videos would hold out some of these
         "data.init_args.batch_size": args.batch_size,
         "data.init_args.num_workers": args.workers,
         "trainer.logger": False,
