@@ -31,6 +31,7 @@ from videovision.checkpoints import RUN_CONFIG_KEY
 from videovision.config import compose, experiments_dir, merge
 from videovision.serving.anomaly import ServedScorer
 from videovision.tools import TOOLS
+from videovision.tools import anomaly as anomaly_tool
 from videovision.tools.anomaly import (
     BENCH_SCORERS,
     GENERATED_WITH_FILE,
@@ -242,15 +243,18 @@ def test_the_generic_config_sizes_frames_from_the_training_videos(tmp_path, caps
     assert metrics["num_frames"] == 12
 
 
-def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny_anomaly_digits, tmp_path, capsys):
-    base = {
-        "reader": {
-            "class_path": "data_modules.anomaly_digits.AnomalyDigits",
-            "init_args": {"root": str(tiny_anomaly_digits.root), **TINY, **TINY_SEGMENTS},
-        },
+def _tiny_bench_config(reader: AnomalyDigits) -> dict:
+    """A bench config over the tiny generated set, with the demo encoder on RGB frames."""
+    init_args = {"root": str(reader.root), **TINY, **TINY_SEGMENTS}
+    return {
+        "reader": {"class_path": "data_modules.anomaly_digits.AnomalyDigits", "init_args": init_args},
         "encoder": compose("demo/base/appearance_encoder.yaml"),
         "frame_size": 32,
     }
+
+
+def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny_anomaly_digits, tmp_path, capsys):
+    base = _tiny_bench_config(tiny_anomaly_digits)
     settings = build(base)
     settings["reader"].prepare()
     split = {s: encode_split(settings["encoder"], settings["reader"], s, tmp_path / "m.json", 32) for s in SPLITS}
@@ -271,12 +275,46 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     low, high = intervals["micro_auroc"]["random_init"]
     assert low <= results["combined"]["random_init"]["micro_auroc"] <= high
     assert intervals["minus_random_init"] == {"shifted": (0.0, 0.0)}
-    print_table(results, 1.0, 2.0)
+    print_table(results, 1.0, 2.0, "2 pretrainings")
     print_intervals(intervals)
     printed = capsys.readouterr().out
     assert "Micro AUROC per injected kind" in printed and "| speed      | random_init |" in printed
-    assert "1.0 min wall, 2.0 min CPU" in printed
+    assert "1.0 min wall, 2.0 min CPU (data generation, 2 pretrainings, 8 cells)" in printed
     assert "shifted - random_init [+0.000, +0.000]" in printed
+
+
+def test_bench_takes_pretrained_encoders_by_name_and_refuses_bad_ones_before_any_work(
+    tiny_anomaly_digits, tmp_path, monkeypatch, capsys
+):
+    for name in ("BENCH_SCORERS", "SCORERS"):  # this test is about where the encoders come from, not the scorers
+        monkeypatch.setattr(anomaly_tool, name, ("knn", "speed"))
+    monkeypatch.setattr(anomaly_tool, "WEAK_SCORERS", ())
+    base = _tiny_bench_config(tiny_anomaly_digits)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(base))
+    mine = encoder_checkpoint(load_encoder(base["encoder"]), tmp_path / "mine.ckpt", base["encoder"])
+    flow = merge(base["encoder"], {"init_args": {"frame_input": "normal_flow"}})
+    other = encoder_checkpoint(load_encoder(flow), tmp_path / "flow.ckpt", flow)
+    run_dir = tmp_path / "run"
+    bench = ["bench", "--config", str(config), "--run-dir", str(run_dir)]
+    refused = {
+        "expected NAME=PATH": ["--checkpoint", "mine"],
+        "the column name 'a' is given twice": ["--checkpoint", f"a={mine}", "--checkpoint", f"a={mine}"],
+        "random_init is the bench's own column": ["--checkpoint", f"random_init={mine}"],
+        "--pretrain-epochs has no effect with --checkpoint": ["--checkpoint", f"a={mine}", "--pretrain-epochs", "5"],
+        "checkpoint not found: .*missing.ckpt": ["--checkpoint", f"a={tmp_path / 'missing.ckpt'}"],
+        "flow.ckpt: its encoder was trained on normal_flow frames, this one reads rgb": ["--checkpoint", f"a={other}"],
+    }
+    for message, arguments in refused.items():
+        with pytest.raises(ValueError, match=message):
+            TOOLS["anomaly"]([*bench, *arguments])
+    assert not run_dir.exists()
+    summary = TOOLS["anomaly"]([*bench, "--checkpoint", f"mine={mine}"])
+    assert summary["checkpoints"] == {"random_init": None, "mine": str(mine)} and summary["pretrain_epochs"] is None
+    assert list(summary["results"]) == ["knn", "speed", "combined"]
+    assert all(list(row) == ["random_init", "mine"] for row in summary["results"].values())
+    assert not list(run_dir.glob("pretrain_*"))
+    assert "(data generation, encoders from --checkpoint, 6 cells)" in capsys.readouterr().out
 
 
 def test_bench_refuses_an_interrupted_pretraining_checkpoint_or_one_on_other_frames_or_data(tmp_path):

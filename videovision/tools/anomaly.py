@@ -9,7 +9,9 @@
 - ``bench``: the embedded benchmark: generate anomalous moving digits, pretrain VCOP and SimCLR on its normal
   training videos (the demo configs, through :mod:`videovision.runs`), then every scorer x encoder (random init,
   SimCLR, VCOP) -> micro and macro AUROC and run time, printed as a table and saved to ``<run_dir>/results.json``,
-  with 95 % bootstrap intervals over test videos of ``combined``'s micro AUROC and of its gain over random init.
+  with 95 % bootstrap intervals over test videos of ``combined``'s micro AUROC and of its gain over random init;
+  ``--checkpoint NAME=PATH`` (repeated) benches encoders pretrained elsewhere (e.g. the demo's, on the moving-digits
+  set) in place of the two pretrainings.
 
 A config names ``reader`` (an :class:`AnomalyReader`), ``encoder``, ``checkpoint`` (null = random init),
 ``scorer`` (a ``class_path``), ``frame_size`` (px, or ``auto``: sized from the training videos as the demo
@@ -66,6 +68,7 @@ WEAK_SCORERS = ("mil",)
 """Scorers that also learn from the weakly labelled anomalous training videos (video-level labels)."""
 SCORERS = (*BENCH_SCORERS, *WEAK_SCORERS)
 RANDOM_INIT_SEED = 0
+DEFAULT_PRETRAIN_EPOCHS = 50
 PRETRAINING = {"simclr": "demo/pretrain_simclr.yaml", "vcop": "demo/pretrain.yaml"}
 
 
@@ -244,19 +247,31 @@ def _stage(stages: dict[str, dict[str, float]], name: str) -> Iterator[None]:
     print(f"{name}: {stages[name]['wall_s']:.0f} s wall, {stages[name]['cpu_s']:.0f} s CPU", flush=True)
 
 
-def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
+def bench(
+    config: str, run_dir: Path, pretrain_epochs: int | None = None, pretrained: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Every scorer x encoder on the embedded benchmark; prints and saves the table, the AUROC per injected kind, the
-    bootstrap intervals of ``combined`` and the wall and CPU time of every stage."""
+    bootstrap intervals of ``combined`` and the wall and CPU time of every stage. The encoders are random init and
+    the two pretrainings on the benchmark's normal training videos (``pretrain_epochs`` each, default 50), or
+    random init and the ``pretrained`` checkpoints {column name: path}, each loaded into the config's encoder before
+    any work starts (a missing file, or one of another architecture or frame input, raises)."""
     start, stages = time.time(), {}
     base = compose(config)
+    if pretrained and pretrain_epochs is not None:
+        raise ValueError("--pretrain-epochs has no effect with --checkpoint (the bench pretrains nothing): drop one")
+    if "random_init" in (pretrained or {}):
+        raise ValueError("--checkpoint random_init=...: random_init is the bench's own column; name yours otherwise")
+    for path in (pretrained or {}).values():
+        build(base, {"checkpoint": path})
     with _stage(stages, "generate data"):
         built = build(base)
         built["reader"].prepare()
-    checkpoints = {"random_init": None}
-    for name in PRETRAINING:
+    checkpoints: dict[str, str | None] = {"random_init": None, **(pretrained or {})}
+    for name in PRETRAINING if not pretrained else ():
         with _stage(stages, f"pretrain {name}"):
             frame_input, generated = built["encoder"].frame_input, generated_with(built["reader"].root)
-            checkpoints[name] = _pretrain(name, base["reader"], run_dir, pretrain_epochs, frame_input, generated)
+            epochs = DEFAULT_PRETRAIN_EPOCHS if pretrain_epochs is None else pretrain_epochs
+            checkpoints[name] = _pretrain(name, base["reader"], run_dir, epochs, frame_input, generated)
     results: dict[str, dict[str, Any]] = {}
     combined: dict[str, list[np.ndarray]] = {}  # smoothed frame scores of `combined` per encoder
     for encoder_name, checkpoint in checkpoints.items():
@@ -278,13 +293,15 @@ def bench(config: str, run_dir: Path, pretrain_epochs: int) -> dict[str, Any]:
     summary = {
         "minutes": round((time.time() - start) / 60, 2),
         "cpu_minutes": round(sum(s["cpu_s"] for s in stages.values()) / 60, 2),
-        "pretrain_epochs": pretrain_epochs,
+        "pretrain_epochs": None if pretrained else pretrain_epochs or DEFAULT_PRETRAIN_EPOCHS,
+        "checkpoints": checkpoints,
         "stages": stages,
         "results": results,
         "combined_intervals": intervals,
     }
     (run_dir / "results.json").write_text(json.dumps(summary, indent=2))
-    print_table(results, summary["minutes"], summary["cpu_minutes"])
+    encoders_from = "encoders from --checkpoint" if pretrained else f"{len(PRETRAINING)} pretrainings"
+    print_table(results, summary["minutes"], summary["cpu_minutes"], encoders_from)
     print_intervals(intervals)
     return summary
 
@@ -361,9 +378,12 @@ def print_intervals(intervals: dict[str, Any]) -> None:
         print(f"  {encoder} - random_init [{low:+.3f}, {high:+.3f}]")
 
 
-def print_table(results: dict[str, dict[str, dict[str, Any]]], minutes: float, cpu_minutes: float) -> None:
+def print_table(
+    results: dict[str, dict[str, dict[str, Any]]], minutes: float, cpu_minutes: float, encoders_from: str
+) -> None:
     """The README tables: one row per scorer, micro / macro AUROC per encoder; then micro AUROC per injected kind
-    (that kind's test videos pooled with the all-normal ones) per scorer and encoder."""
+    (that kind's test videos pooled with the all-normal ones) per scorer and encoder; then the run time, saying
+    where the encoders came from (``encoders_from``: "2 pretrainings")."""
     encoders = list(next(iter(results.values())))
     print("\nFrame-level AUROC on anomalous moving digits, micro / macro (sigma 3); combined sums the scorers above it")
     print(f"(one-class: normal training video only); {', '.join(WEAK_SCORERS)} also learns from video-level labels")
@@ -383,8 +403,22 @@ def print_table(results: dict[str, dict[str, dict[str, Any]]], minutes: float, c
     cells = len(results) * len(encoders)
     print(
         f"total run time {minutes:.1f} min wall, {cpu_minutes:.1f} min CPU "
-        f"(data generation, 2 pretrainings, {cells} cells)"
+        f"(data generation, {encoders_from}, {cells} cells)"
     )
+
+
+def named_checkpoints(items: list[str]) -> dict[str, str]:
+    """``--checkpoint NAME=PATH`` values as {NAME: PATH}, in order; a value without both, or a name given twice,
+    raises."""
+    named: dict[str, str] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not (sep and name and path):
+            raise ValueError(f"--checkpoint {item!r}: expected NAME=PATH, e.g. simclr=runs/demo/pretrain_simclr/...")
+        if name in named:
+            raise ValueError(f"--checkpoint {item!r}: the column name {name!r} is given twice")
+        named[name] = path
+    return named
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -404,12 +438,18 @@ def main(argv: list[str] | None = None) -> Any:
     command.add_argument(
         "--pretrain-epochs",
         type=int,
-        default=50,
-        help="epochs of each pretraining (VCOP: 4 steps, SimCLR: 2 steps each; default: %(default)s)",
+        help=f"epochs of each pretraining (VCOP: 4 steps, SimCLR: 2 steps each; default: {DEFAULT_PRETRAIN_EPOCHS})",
+    )
+    command.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="bench this pretrained encoder as column NAME instead of pretraining (repeat for more)",
     )
     args = parser.parse_args(argv)
     if args.command == "bench":
-        return bench(args.config, Path(args.run_dir), args.pretrain_epochs)
+        return bench(args.config, Path(args.run_dir), args.pretrain_epochs, named_checkpoints(args.checkpoint))
     overrides = {k: v for k, v in (("checkpoint", args.checkpoint), ("out_dir", args.out_dir)) if v is not None}
     for item in args.set:
         key, sep, value = item.partition("=")
