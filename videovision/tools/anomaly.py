@@ -263,6 +263,7 @@ def bench(
         raise ValueError("--checkpoint random_init=...: random_init is the bench's own column; name yours otherwise")
     for path in (pretrained or {}).values():
         build(base, {"checkpoint": path})
+    epochs = DEFAULT_PRETRAIN_EPOCHS if pretrain_epochs is None else pretrain_epochs
     with _stage(stages, "generate data"):
         built = build(base)
         built["reader"].prepare()
@@ -270,7 +271,6 @@ def bench(
     for name in PRETRAINING if not pretrained else ():
         with _stage(stages, f"pretrain {name}"):
             frame_input, generated = built["encoder"].frame_input, generated_with(built["reader"].root)
-            epochs = DEFAULT_PRETRAIN_EPOCHS if pretrain_epochs is None else pretrain_epochs
             checkpoints[name] = _pretrain(name, base["reader"], run_dir, epochs, frame_input, generated)
     results: dict[str, dict[str, Any]] = {}
     combined: dict[str, list[np.ndarray]] = {}  # smoothed frame scores of `combined` per encoder
@@ -293,7 +293,7 @@ def bench(
     summary = {
         "minutes": round((time.time() - start) / 60, 2),
         "cpu_minutes": round(sum(s["cpu_s"] for s in stages.values()) / 60, 2),
-        "pretrain_epochs": None if pretrained else pretrain_epochs or DEFAULT_PRETRAIN_EPOCHS,
+        "pretrain_epochs": None if pretrained else epochs,
         "checkpoints": checkpoints,
         "stages": stages,
         "results": results,
