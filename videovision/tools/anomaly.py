@@ -256,22 +256,23 @@ def bench(
     random init and the ``pretrained`` checkpoints {column name: path}, each loaded into the config's encoder before
     any work starts (a missing file, or one of another architecture or frame input, raises)."""
     start, stages = time.time(), {}
-    base = compose(config)
+    base, pretrained = compose(config), pretrained or {}
     if pretrained and pretrain_epochs is not None:
         raise ValueError("--pretrain-epochs has no effect with --checkpoint (the bench pretrains nothing): drop one")
-    if "random_init" in (pretrained or {}):
+    if "random_init" in pretrained:
         raise ValueError("--checkpoint random_init=...: random_init is the bench's own column; name yours otherwise")
-    for path in (pretrained or {}).values():
+    for path in pretrained.values():
         build(base, {"checkpoint": path})
     epochs = DEFAULT_PRETRAIN_EPOCHS if pretrain_epochs is None else pretrain_epochs
     with _stage(stages, "generate data"):
         built = build(base)
         built["reader"].prepare()
-    checkpoints: dict[str, str | None] = {"random_init": None, **(pretrained or {})}
-    for name in PRETRAINING if not pretrained else ():
-        with _stage(stages, f"pretrain {name}"):
-            frame_input, generated = built["encoder"].frame_input, generated_with(built["reader"].root)
-            checkpoints[name] = _pretrain(name, base["reader"], run_dir, epochs, frame_input, generated)
+    checkpoints: dict[str, str | None] = {"random_init": None, **pretrained}
+    if not pretrained:
+        for name in PRETRAINING:
+            with _stage(stages, f"pretrain {name}"):
+                frame_input, generated = built["encoder"].frame_input, generated_with(built["reader"].root)
+                checkpoints[name] = _pretrain(name, base["reader"], run_dir, epochs, frame_input, generated)
     results: dict[str, dict[str, Any]] = {}
     combined: dict[str, list[np.ndarray]] = {}  # smoothed frame scores of `combined` per encoder
     for encoder_name, checkpoint in checkpoints.items():
