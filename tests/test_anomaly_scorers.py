@@ -29,7 +29,6 @@ from videovision.anomaly.scorers import (
 from videovision.anomaly.scorers import pace as pace_module
 from videovision.anomaly.scorers.base import doubt_log_odds, holdout_split
 from videovision.anomaly.scorers.knn import knn_distances
-from videovision.anomaly.scorers.next_step import streamed_errors
 from videovision.anomaly.scorers.order import order_doubt_log_odds
 from videovision.checkpoints import objective_head_state
 from videovision.models import FrameTemporalEncoder, RecurrentTemporal, ResNetFrames, TemporalConvRefiner
@@ -97,20 +96,43 @@ def test_knn_scorer_calibrates_leave_one_video_out_and_survives_a_reload():
 def test_next_step_errors_stream_through_step_and_match_a_hand_computation():
     encoder = _encoder()
     sequence = torch.randn(5, encoder.temporal.rnn.input_size)
+    scorer = NextStepScorer(stride=1)
+    scorer.setup(encoder)
     mean, std = sequence.mean(0), sequence.std(0)
-    zero = nn.Linear(encoder.out_dim, sequence.shape[1])
-    nn.init.zeros_(zero.weight), nn.init.zeros_(zero.bias)
-    expected = (((sequence[1:] - mean) / std) ** 2).mean(1)  # predicting 0 = the standardised target squared
+    error_var = torch.linspace(0.5, 2.0, sequence.shape[1])
+    scorer.feature_mean, scorer.feature_std, scorer.error_var = mean, std, error_var
+    scorer.head = nn.Linear(encoder.out_dim, sequence.shape[1])
+    nn.init.zeros_(scorer.head.weight), nn.init.zeros_(scorer.head.bias)
+    expected = (((sequence[1:] - mean) / std) ** 2 / error_var).mean(1)  # predicting 0: the standardised target
     with torch.no_grad():
-        torch.testing.assert_close(streamed_errors(encoder.temporal, zero, sequence, mean, std), expected)
-        head = nn.Linear(encoder.out_dim, sequence.shape[1])
+        torch.testing.assert_close(scorer.streamed_errors(encoder.temporal, sequence), expected)
+        scorer.head = nn.Linear(encoder.out_dim, sequence.shape[1])
         outputs = encoder.temporal(sequence[None])[1][0]
-        by_forward = ((head(outputs[:-1]) - (sequence[1:] - mean) / std) ** 2).mean(1)
+        by_forward = ((scorer.head(outputs[:-1]) - (sequence[1:] - mean) / std) ** 2 / error_var).mean(1)
         calls = []
         step = encoder.temporal.step
         encoder.temporal.step = lambda *a: calls.append(1) or step(*a)
-        torch.testing.assert_close(streamed_errors(encoder.temporal, head, sequence, mean, std), by_forward)
+        torch.testing.assert_close(scorer.streamed_errors(encoder.temporal, sequence), by_forward)
     assert len(calls) == 4
+
+
+def test_next_step_error_variance_is_each_dimensions_mean_squared_error_on_the_fitting_videos():
+    encoder, videos = _encoder(), _videos(4, frames=13)
+    scorer = NextStepScorer(stride=3, hidden=8, steps=20, holdout=4)  # videos 1-3 fit, video 0 calibrates
+    scorer.fit(encoder, videos)
+    inputs, targets = [], []
+    with torch.no_grad():
+        for video in videos[1:]:
+            for phase in range(3):
+                sequence = encoder.temporal_refiner(video[phase::3][None])[0]
+                inputs.append(encoder.temporal(sequence[None])[1][0][:-1])
+                targets.append((sequence[1:] - scorer.feature_mean) / scorer.feature_std)
+        residuals = scorer.head(torch.cat(inputs)) - torch.cat(targets)
+    torch.testing.assert_close(scorer.error_var, residuals.pow(2).mean(0))
+    assert torch.cat(targets).mean(0).abs().max() < 1e-5  # standardised on the same transitions
+    state = {k: v for k, v in scorer.state_dict().items() if k != "error_var"}
+    with pytest.raises(ValueError, match=r"NextStepScorer: this fitted scorer lacks error_var: .*run `anomaly fit`"):
+        NextStepScorer(stride=3, hidden=8).load_fitted(encoder, state)
 
 
 def test_next_step_scorer_learns_normal_motion_and_scores_every_frame():
@@ -123,7 +145,7 @@ def test_next_step_scorer_learns_normal_motion_and_scores_every_frame():
     assert normal.shape == (24,) and reversed_.mean() > normal.mean()
     short = train[0][:3]  # stride 2: one transition (frames 0 -> 2) scores all three frames with its error
     sequence = encoder.temporal_refiner(short[::2][None])[0]
-    error = streamed_errors(encoder.temporal, scorer.head, sequence, scorer.feature_mean, scorer.feature_std)
+    error = scorer.streamed_errors(encoder.temporal, sequence)
     assert scorer.score(encoder, short) == pytest.approx([float(error[0])] * 3)
     with pytest.raises(ValueError, match="2 frames has no next step at stride 2"):
         scorer.score(encoder, train[0][:2])

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import yaml
 from jsonargparse import ArgumentParser
 
@@ -120,8 +119,7 @@ class StepScores:
         split = encoder.refiner_state_size
         refined, buffers = encoder.refine_step(feature, state[:split])
         if prediction is not None:  # the transition (index - stride -> index) scores the frames it spans
-            target = (refined[0] - self.scorer.feature_mean) / self.scorer.feature_std
-            error = float(F.mse_loss(prediction[0], target).double())
+            error = float(self.scorer.prediction_errors(prediction, refined)[0].double())
             for frame in range(index - stride, index + 1):
                 total = self.sums.setdefault(frame, [0.0, 0])
                 total[0] += error

@@ -220,13 +220,20 @@ class AnomalyScorer(nn.Module, ABC):
     def load_fitted(self, encoder: nn.Module, state: dict[str, torch.Tensor]) -> None:
         """Restore a fitted scorer from its ``state_dict``; buffers sized by the data (a memory bank) take the
         saved shape. A scorer saved with a mean and standard deviation (before scores were on a log scale and
-        standardised robustly) is refused: its statistics belong to other scores."""
+        standardised robustly), or one that lacks a statistic this version keeps (the next-step scorer's error
+        variance), is refused: its statistics belong to other scores."""
         if any(key.rpartition(".")[2] == "train_mean" for key in state):
             raise ValueError(
                 f"{type(self).__name__}: this fitted scorer was saved by an older VideoVision (raw scores, mean and "
                 "standard deviation); run `anomaly fit` again"
             )
         self.setup(encoder)
+        missing = sorted(set(self.state_dict()) - set(state))
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}: this fitted scorer lacks {', '.join(missing)}: it was saved by an older "
+                "VideoVision or for another scorer config; run `anomaly fit` again"
+            )
         for name, _ in list(self.named_buffers()):
             if name in state:
                 module_name, _, attr = name.rpartition(".")

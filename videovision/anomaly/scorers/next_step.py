@@ -3,9 +3,13 @@
 The feature-space form of future-frame prediction (Liu, Luo, Lian and Gao, "Future Frame Prediction for Anomaly
 Detection -- A New Baseline", CVPR 2018): a small head on the frozen encoder's temporal model predicts the next
 frame's feature from the model's output so far; the squared error of the prediction is the anomaly score. The
-head is trained on normal training videos only. At test time every video streams through the temporal model's
-``step()`` (one frame in, one state carried), as a live camera would; :class:`RecurrentTemporal` documents that
-``step()`` gives the outputs of its ``forward``, which training uses.
+head is trained on normal training videos only. Each feature dimension's error is divided by its variance on
+the normal training transitions, so the score is the negative log-likelihood of the error under a diagonal
+Gaussian fitted on normal video, up to a constant, as Malhotra, Vig, Shroff and Agarwal score an LSTM's prediction
+errors ("Long Short Term Memory Networks for Anomaly Detection in Time Series", ESANN 2015): a dimension that normal
+motion leaves hard to predict no longer outweighs one it makes predictable. At test time every video streams
+through the temporal model's ``step()`` (one frame in, one state carried), as a live camera would;
+:class:`RecurrentTemporal` documents that ``step()`` gives the outputs of its ``forward``, which training uses.
 
 Frames are taken every ``stride`` frames (the pretraining spacing); the video is read as ``stride`` interleaved
 sequences (phases), so every frame is scored. A transition from step t to t+1 scores the frames between them.
@@ -15,12 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..features import TrainingViews, check_encoder
 from ..metrics import clip_scores_to_frames
-from .base import AnomalyScorer, holdout_split
+from .base import AnomalyScorer, holdout_split, train_head
 
 
 def temporal_in_dim(encoder: nn.Module) -> int:
@@ -36,29 +39,16 @@ def temporal_in_dim(encoder: nn.Module) -> int:
     )
 
 
-@torch.no_grad()
-def streamed_errors(
-    temporal: nn.Module, head: nn.Module, sequence: torch.Tensor, mean: torch.Tensor, std: torch.Tensor
-) -> torch.Tensor:
-    """Squared prediction errors (mean over standardised feature dims) of steps 1..L-1, streaming ``sequence``
-    (L, C) through ``temporal.step`` one frame at a time -> (L - 1,)."""
-    state, errors = None, []
-    target = (sequence - mean) / std
-    for t in range(len(sequence) - 1):
-        out, state = temporal.step(sequence[t : t + 1], state)
-        errors.append(F.mse_loss(head(out)[0], target[t + 1]))
-    return torch.stack(errors)
-
-
 class NextStepScorer(AnomalyScorer):
-    """Score = error of predicting the next (every ``stride``-th) frame's feature; a 2-layer MLP head of width
-    ``hidden`` trained ``steps`` Adam steps at ``lr``. Every ``holdout``-th training video is left out of head
-    training and calibrates the scores (all videos calibrate when there are fewer than ``holdout``)."""
+    """Score = error of predicting the next (every ``stride``-th) frame's feature, each dimension's squared error
+    divided by its variance on the fitting videos' transitions; a 2-layer MLP head of width ``hidden`` trained
+    ``steps`` Adam steps at ``lr``. Every ``holdout``-th training video is left out of head training and calibrates
+    the scores (all videos calibrate when there are fewer than ``holdout``)."""
 
     magnitude_scores = True
 
     def __init__(
-        self, stride: int = 3, hidden: int = 256, steps: int = 300, lr: float = 1e-3, holdout: int = 5, seed: int = 0
+        self, stride: int = 3, hidden: int = 256, steps: int = 2000, lr: float = 1e-3, holdout: int = 5, seed: int = 0
     ) -> None:
         super().__init__()
         self.stride, self.hidden, self.steps, self.lr, self.holdout, self.seed = (
@@ -76,6 +66,7 @@ class NextStepScorer(AnomalyScorer):
         self.head = nn.Sequential(nn.Linear(encoder.out_dim, self.hidden), nn.ReLU(), nn.Linear(self.hidden, width))
         self.register_buffer("feature_mean", torch.zeros(width))
         self.register_buffer("feature_std", torch.ones(width))
+        self.register_buffer("error_var", torch.ones(width))
 
     @property
     def min_frames(self) -> int:
@@ -114,15 +105,32 @@ class NextStepScorer(AnomalyScorer):
         x, y = torch.cat(inputs), torch.cat(targets)
         self.feature_mean, self.feature_std = y.mean(0), y.std(0).clamp_min(1e-6)
         y = (y - self.feature_mean) / self.feature_std
-        generator = torch.Generator().manual_seed(self.seed)
-        optimizer = torch.optim.Adam(self.head.parameters(), lr=self.lr)
-        for _ in range(self.steps):
+
+        def batch_loss(generator: torch.Generator) -> torch.Tensor:
             batch = torch.randint(len(x), (min(256, len(x)),), generator=generator)
-            loss = F.mse_loss(self.head(x[batch]), y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            return (self.head(x[batch]) - y[batch]).pow(2).mean()
+
+        train_head(self.head, batch_loss, self.steps, self.lr, self.seed)
+        self.head.eval()
+        with torch.no_grad():
+            self.error_var = (self.head(x) - y).pow(2).mean(0).clamp_min(1e-6)
         self.calibrate([self.score(encoder, video) for video in calibration])
+
+    def prediction_errors(self, predictions: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """The score of each transition: the head's ``predictions`` (L, W) of the standardised next ``features``
+        (L, W), each dimension's squared error divided by its variance on normal video, averaged -> (L,)."""
+        target = (features - self.feature_mean) / self.feature_std
+        return ((predictions - target).pow(2) / self.error_var).mean(-1)
+
+    @torch.no_grad()
+    def streamed_errors(self, temporal: nn.Module, sequence: torch.Tensor) -> torch.Tensor:
+        """:meth:`prediction_errors` of steps 1..L-1, streaming ``sequence`` (L, W) through ``temporal.step`` one
+        frame at a time -> (L - 1,)."""
+        state, predictions = None, []
+        for t in range(len(sequence) - 1):
+            out, state = temporal.step(sequence[t : t + 1], state)
+            predictions.append(self.head(out))
+        return self.prediction_errors(torch.cat(predictions), sequence[1:])
 
     @torch.no_grad()
     def score(self, encoder: nn.Module, features: torch.Tensor) -> np.ndarray:
@@ -132,7 +140,7 @@ class NextStepScorer(AnomalyScorer):
         self.head.eval()
         scores, spans = [], []
         for phase, seq in self._sequences(encoder, features):
-            errors = streamed_errors(encoder.temporal, self.head, seq, self.feature_mean, self.feature_std)
+            errors = self.streamed_errors(encoder.temporal, seq)
             starts = phase + self.stride * np.arange(len(errors))
             scores.append(errors.double().numpy())
             spans.append(starts[:, None] + np.arange(self.stride + 1)[None, :])
