@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint lock demo test results bench anomaly tracking gpu-check serve bench-stream clean
+.PHONY: install lint lock demo test results bench anomaly anomaly-transfer tracking gpu-check serve bench-stream clean
 
 install: $(STAMP)
 
@@ -57,6 +57,17 @@ bench-stream: install
 # The anomaly-detection table (README): scorer x encoder frame-level AUROC on anomalous moving digits.
 anomaly: install
 	$(PY) -m videovision anomaly bench
+
+# The same table over encoders pretrained on the moving-digits set (README): the demo's SimCLR, VCOP and
+# SimCLR+VCOP pretrainings (runs/demo/), then the bench on their checkpoints.
+anomaly-transfer: install
+	$(PY) -m videovision fit --config experiments/demo/pretrain_simclr.yaml
+	$(PY) -m videovision fit --config experiments/demo/pretrain.yaml
+	$(PY) -m videovision fit --config experiments/demo/pretrain_simclr_vcop.yaml
+	$(PY) -m videovision anomaly bench --run-dir runs/anomaly_transfer \
+		--checkpoint simclr=runs/demo/pretrain_simclr/checkpoints/last.ckpt \
+		--checkpoint vcop=runs/demo/pretrain/checkpoints/last.ckpt \
+		--checkpoint simclr_vcop=runs/demo/pretrain_simclr_vcop/checkpoints/last.ckpt
 
 # Tracking table (README): random init, SimCLR, VCOP x DAVIS J&F, OTB AUC/precision, MOT MOTA/IDF1/HOTA, with the
 # copy-first-frame and IoU-only baselines, on the embedded benchmark; resumes from runs/tracking_bench checkpoints.
