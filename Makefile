@@ -59,7 +59,8 @@ anomaly: install
 	$(PY) -m videovision anomaly bench
 
 # The same table over encoders pretrained on the moving-digits set (README): the demo's SimCLR, VCOP and
-# SimCLR+VCOP pretrainings (runs/demo/), then the bench on their checkpoints.
+# SimCLR+VCOP pretrainings (runs/demo/; a few minutes each on 2 idle cores), then the bench on their checkpoints
+# (about 10 min).
 anomaly-transfer: install
 	$(PY) -m videovision fit --config experiments/demo/pretrain_simclr.yaml
 	$(PY) -m videovision fit --config experiments/demo/pretrain.yaml

@@ -133,6 +133,11 @@ def test_next_step_error_variance_is_each_dimensions_mean_squared_error_on_the_f
     state = {k: v for k, v in scorer.state_dict().items() if k != "error_var"}
     with pytest.raises(ValueError, match=r"NextStepScorer: this fitted scorer lacks error_var: .*run `anomaly fit`"):
         NextStepScorer(stride=3, hidden=8).load_fitted(encoder, state)
+    combined = CombinedScorer([KNNScorer(), scorer]).state_dict()  # saved with one scorer more than the config's
+    with pytest.raises(
+        ValueError, match=r"CombinedScorer: .* has no place for scorers\.1\.error_var, .*another scorer"
+    ):
+        CombinedScorer([KNNScorer()]).load_fitted(encoder, combined)
 
 
 def test_next_step_scorer_learns_normal_motion_and_scores_every_frame():

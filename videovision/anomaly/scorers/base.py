@@ -220,18 +220,22 @@ class AnomalyScorer(nn.Module, ABC):
     def load_fitted(self, encoder: nn.Module, state: dict[str, torch.Tensor]) -> None:
         """Restore a fitted scorer from its ``state_dict``; buffers sized by the data (a memory bank) take the
         saved shape. A scorer saved with a mean and standard deviation (before scores were on a log scale and
-        standardised robustly), or one that lacks a statistic this version keeps (the next-step scorer's error
-        variance), is refused: its statistics belong to other scores."""
+        standardised robustly) is refused: its statistics belong to other scores. So is one whose entries are not
+        this scorer's (one that lacks the next-step scorer's error variance, saved by an older version, or one saved
+        with another scorer config), naming the entries."""
         if any(key.rpartition(".")[2] == "train_mean" for key in state):
             raise ValueError(
                 f"{type(self).__name__}: this fitted scorer was saved by an older VideoVision (raw scores, mean and "
                 "standard deviation); run `anomaly fit` again"
             )
         self.setup(encoder)
-        missing = sorted(set(self.state_dict()) - set(state))
-        if missing:
+        expected = set(self.state_dict())
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+        problems = [f"lacks {', '.join(missing)}"] if missing else []
+        problems += [f"has no place for {', '.join(unexpected)}"] if unexpected else []
+        if problems:
             raise ValueError(
-                f"{type(self).__name__}: this fitted scorer lacks {', '.join(missing)}: it was saved by an older "
+                f"{type(self).__name__}: this fitted scorer {' and '.join(problems)}: it was saved by an older "
                 "VideoVision or for another scorer config; run `anomaly fit` again"
             )
         for name, _ in list(self.named_buffers()):

@@ -3,11 +3,12 @@
 The feature-space form of future-frame prediction (Liu, Luo, Lian and Gao, "Future Frame Prediction for Anomaly
 Detection -- A New Baseline", CVPR 2018): a small head on the frozen encoder's temporal model predicts the next
 frame's feature from the model's output so far; the squared error of the prediction is the anomaly score. The
-head is trained on normal training videos only. Each feature dimension's error is divided by its variance on
-the normal training transitions, so the score is the negative log-likelihood of the error under a diagonal
-Gaussian fitted on normal video, up to a constant, as Malhotra, Vig, Shroff and Agarwal score an LSTM's prediction
-errors ("Long Short Term Memory Networks for Anomaly Detection in Time Series", ESANN 2015): a dimension that normal
-motion leaves hard to predict no longer outweighs one it makes predictable. At test time every video streams
+head is trained on normal training videos only. Each feature dimension's squared error is divided by its mean
+squared error on the normal training transitions, so the score is, up to scale and an additive constant, the
+negative log-likelihood of the error under a zero-mean diagonal Gaussian fitted on normal video, after Malhotra,
+Vig, Shroff and Agarwal's Gaussian on an LSTM's prediction errors ("Long Short Term Memory Networks for Anomaly
+Detection in Time Series", ESANN 2015; they also fit its mean): a dimension that normal motion leaves hard to
+predict no longer outweighs one it makes predictable. At test time every video streams
 through the temporal model's ``step()`` (one frame in, one state carried), as a live camera would;
 :class:`RecurrentTemporal` documents that ``step()`` gives the outputs of its ``forward``, which training uses.
 
@@ -41,9 +42,9 @@ def temporal_in_dim(encoder: nn.Module) -> int:
 
 class NextStepScorer(AnomalyScorer):
     """Score = error of predicting the next (every ``stride``-th) frame's feature, each dimension's squared error
-    divided by its variance on the fitting videos' transitions; a 2-layer MLP head of width ``hidden`` trained
-    ``steps`` Adam steps at ``lr``. Every ``holdout``-th training video is left out of head training and calibrates
-    the scores (all videos calibrate when there are fewer than ``holdout``)."""
+    divided by its mean squared error on the fitting videos' transitions (``error_var``); a 2-layer MLP head of width
+    ``hidden`` trained ``steps`` Adam steps at ``lr``. Every ``holdout``-th training video is left out of head
+    training and calibrates the scores (all videos calibrate when there are fewer than ``holdout``)."""
 
     magnitude_scores = True
 
@@ -111,14 +112,13 @@ class NextStepScorer(AnomalyScorer):
             return (self.head(x[batch]) - y[batch]).pow(2).mean()
 
         train_head(self.head, batch_loss, self.steps, self.lr, self.seed)
-        self.head.eval()
         with torch.no_grad():
             self.error_var = (self.head(x) - y).pow(2).mean(0).clamp_min(1e-6)
         self.calibrate([self.score(encoder, video) for video in calibration])
 
     def prediction_errors(self, predictions: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """The score of each transition: the head's ``predictions`` (L, W) of the standardised next ``features``
-        (L, W), each dimension's squared error divided by its variance on normal video, averaged -> (L,)."""
+        (L, W), each dimension's squared error divided by its mean squared error on normal video, averaged -> (L,)."""
         target = (features - self.feature_mean) / self.feature_std
         return ((predictions - target).pow(2) / self.error_var).mean(-1)
 
