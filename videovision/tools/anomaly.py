@@ -269,9 +269,9 @@ def bench(
         built["reader"].prepare()
     checkpoints: dict[str, str | None] = {"random_init": None, **pretrained}
     if not pretrained:
+        frame_input, generated = built["encoder"].frame_input, generated_with(built["reader"].root)
         for name in PRETRAINING:
             with _stage(stages, f"pretrain {name}"):
-                frame_input, generated = built["encoder"].frame_input, generated_with(built["reader"].root)
                 checkpoints[name] = _pretrain(name, base["reader"], run_dir, epochs, frame_input, generated)
     results: dict[str, dict[str, Any]] = {}
     combined: dict[str, list[np.ndarray]] = {}  # smoothed frame scores of `combined` per encoder

@@ -219,15 +219,9 @@ class AnomalyScorer(nn.Module, ABC):
 
     def load_fitted(self, encoder: nn.Module, state: dict[str, torch.Tensor]) -> None:
         """Restore a fitted scorer from its ``state_dict``; buffers sized by the data (a memory bank) take the
-        saved shape. A scorer saved with a mean and standard deviation (before scores were on a log scale and
-        standardised robustly) is refused: its statistics belong to other scores. So is one whose entries are not
-        this scorer's (one that lacks the next-step scorer's error variance, saved by an older version, or one saved
-        with another scorer config), naming the entries."""
-        if any(key.rpartition(".")[2] == "train_mean" for key in state):
-            raise ValueError(
-                f"{type(self).__name__}: this fitted scorer was saved by an older VideoVision (raw scores, mean and "
-                "standard deviation); run `anomaly fit` again"
-            )
+        saved shape. One whose entries are not this scorer's is refused, naming them: one saved by an older
+        version (with a mean and standard deviation, before scores were on a log scale and standardised robustly,
+        or without the next-step scorer's error variance) or with another scorer config."""
         self.setup(encoder)
         expected = set(self.state_dict())
         missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
