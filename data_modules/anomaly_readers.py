@@ -18,7 +18,11 @@ Layouts (root = the dataset folder as unpacked):
   ``Temporal_Anomaly_Annotation_for_Testing_Videos.txt`` (``name class start1 end1 start2 end2``, -1 = none).
 - :class:`GenericAnomaly`: ``train/`` videos or frame folders; ``test/`` videos or frame folders, each with a
   ``<name>.npy`` 0/1 per-frame mask beside it; optionally ``train_anomalous/``: weakly labelled training videos
-  (anomalous somewhere, frames unknown), for weakly supervised scorers.
+  (anomalous somewhere, frames unknown), for weakly supervised scorers. Each may hold subfolders (one per camera,
+  say): a video's id is then its path below the split folder, ``cam2/d``.
+
+Hidden files (a name starting with ``.``, such as the ``._`` copies macOS leaves in archives) are never read as
+videos or ground truth.
 
 Each reader is also a :class:`DatasetReader` whose ``records(split)`` are unlabelled :class:`VideoRecord` s, so a
 self-supervised run can pretrain through :class:`VideoDataModule`: on the training videos not labelled anomalous
@@ -109,6 +113,38 @@ def _videos_in(folder: Path, pattern: str = "*") -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if _is_video(p))
 
 
+def _labels_in(folder: Path, pattern: str) -> list[Path]:
+    """The ground-truth files ``pattern`` matches in ``folder`` (``**/`` patterns below it), hidden ones and those in
+    hidden folders left out."""
+    return sorted(
+        p for p in folder.glob(pattern) if not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def _video_tree(folder: Path) -> dict[str, Path]:
+    """Every video and frame folder at any depth below ``folder`` by its id: its path below ``folder`` without the
+    suffix (``cam2/d`` for ``cam2/d.avi``). A folder holding images is a frame folder; any other folder is looked
+    into. Raises, naming both, when two videos have one id (``d.avi`` and ``d.mp4``): they would share a mask and
+    an output file."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder not found: {folder}")
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if _is_video(path):
+            ids = {_name(path): path}
+        elif path.is_dir():
+            ids = {f"{path.name}/{key}": video for key, video in _video_tree(path).items()}
+        else:
+            continue
+        for key, video in ids.items():
+            if key in found:
+                raise AnnotationError(f"{video}: another video with the id {key!r} lies at {found[key]}; rename one")
+            found[key] = video
+    return found
+
+
 def _name(path: Path) -> str:
     """A video's id: a file's stem, a frame folder's name."""
     return path.stem if path.is_file() else path.name
@@ -126,12 +162,16 @@ def _refuse_orphans(labels: list[Path], names: set[str], name_of, folder: Path) 
 
 
 def _load_mask(path: Path) -> np.ndarray:
+    """A per-frame mask saved as shape (T,), (T, 1) or (1, T)."""
     if not path.is_file():
         raise AnnotationError(f"ground-truth mask not found: {path}")
     try:
-        return np.load(path, allow_pickle=False).reshape(-1)
+        mask = np.load(path, allow_pickle=False)
     except ValueError as exc:
         raise AnnotationError(f"{path}: not a numpy mask ({exc})") from exc
+    if mask.ndim not in (1, 2) or (mask.ndim == 2 and 1 not in mask.shape):
+        raise AnnotationError(f"{path}: a mask of shape {mask.shape}; expected one value per frame, shape (T,)")
+    return mask.reshape(-1)
 
 
 class AnomalyReader(DatasetReader):
@@ -162,7 +202,7 @@ class ShanghaiTech(AnomalyReader):
             return [AnomalyRecord(str(p), p.stem) for p in _videos_in(self._root / "training" / "videos")]
         masks, frames = self._root / "testing" / "test_frame_mask", self._root / "testing" / "frames"
         folders = _videos_in(frames)
-        _refuse_orphans(list(masks.glob("*.npy")), {f.name for f in folders}, lambda p: p.stem, frames)
+        _refuse_orphans(_labels_in(masks, "*.npy"), {f.name for f in folders}, lambda p: p.stem, frames)
         out = []
         for folder in folders:
             mask_file = masks / f"{folder.name}.npy"
@@ -185,7 +225,7 @@ class Avenue(AnomalyReader):
                     f"{video}: Avenue test videos are numbered (NN.avi) to pair with {labels}/<n>_label.mat"
                 )
         numbers = {str(int(v.stem)) for v in videos}
-        _refuse_orphans(list(labels.glob("*_label.mat")), numbers, lambda p: p.name.removesuffix("_label.mat"), folder)
+        _refuse_orphans(_labels_in(labels, "*_label.mat"), numbers, lambda p: p.name.removesuffix("_label.mat"), folder)
         out = []
         for video in videos:
             mat = labels / f"{int(video.stem)}_label.mat"
@@ -208,24 +248,44 @@ class Avenue(AnomalyReader):
         return np.asarray([int(np.asarray(m).any()) for m in cells], dtype=np.int64)
 
 
-_UCSD_GT = re.compile(r"TestVideoFile\{end\+1\}\.gt_frame\s*=\s*\[([^\]]*)\]")
-_UCSD_RANGE = re.compile(r"(\d+)\s*(?::\s*(\d+))?")
+_UCSD_GT = re.compile(r"TestVideoFile\s*\{\s*end\s*\+\s*1\s*\}\s*\.\s*gt_frame\s*=\s*\[?([^\];]*)\]?\s*;?")
+_UCSD_RANGE = re.compile(r"(\d+)(?::(\d+))?")
+
+
+def _matlab_code(text: str) -> list[str]:
+    """The lines of a MATLAB file without comments: ``%`` to the end of a line, and ``%{ ... %}`` blocks."""
+    lines, in_block = [], False
+    for line in text.splitlines():
+        if line.strip() in ("%{", "%}"):
+            in_block = line.strip() == "%{"
+            lines.append("")
+            continue
+        lines.append("" if in_block else line.partition("%")[0])
+    return lines
 
 
 def parse_ucsd_gt(path: str | Path) -> list[tuple[tuple[int, int], ...]]:
     """Anomalous frame spans (1-based, inclusive) of each test video, in order, from ``UCSDped1.m``/``UCSDped2.m``.
 
     Every ``TestVideoFile{end+1}.gt_frame = [a:b, c:d];`` line is one video (Test001, Test002, ...); MATLAB
-    comments (``%`` to the end of a line) are ignored.
+    comments are ignored. Any other line that sets ``gt_frame``, or frames other than ``a`` and ``a:b`` (a step,
+    ``a:2:b``), raise naming the line: a video dropped or misread would shift every later one.
     """
     path = Path(path)
     if not path.is_file():
         raise AnnotationError(f"UCSD ground-truth file not found: {path}")
-    code = "\n".join(line.partition("%")[0] for line in path.read_text(errors="replace").splitlines())
     videos = []
-    for body in _UCSD_GT.findall(code):
-        spans = [(int(a), int(b or a)) for a, b in _UCSD_RANGE.findall(body)]
-        videos.append(tuple(spans))
+    for number, line in enumerate(_matlab_code(path.read_text(errors="replace")), 1):
+        if "gt_frame" not in line:
+            continue
+        match = _UCSD_GT.fullmatch(line.strip())
+        tokens = [t for t in re.split(r"[\s,]+", match.group(1)) if t] if match else None
+        ranges = [_UCSD_RANGE.fullmatch(t) for t in tokens or ()]
+        if tokens is None or not all(ranges):
+            raise AnnotationError(
+                f"{path}:{number}: cannot read {line.strip()!r}; expected TestVideoFile{{end+1}}.gt_frame = [a:b, c:d];"
+            )
+        videos.append(tuple((int(r.group(1)), int(r.group(2) or r.group(1))) for r in ranges))
     if not videos:
         raise AnnotationError(f"{path}: no 'TestVideoFile{{end+1}}.gt_frame = [...]' line")
     return videos
@@ -259,7 +319,8 @@ class UCFCrime(AnomalyReader):
 
     Videos are found by file name anywhere under root (the class folders and ``*Normal*`` folders of the
     distribution). The test split is the annotation file's list; every other video is training, anomalous when
-    its folder is an anomaly class (not ``Normal``-named). Annotation frames are taken as 1-based inclusive.
+    its folder is an anomaly class (a folder name without the word ``normal``: ``Training-Normal-Videos-Part-1`` is
+    normal, ``Abnormal`` is not). Annotation frames are taken as 1-based inclusive.
     """
 
     ANNOTATION = "Temporal_Anomaly_Annotation_for_Testing_Videos.txt"
@@ -290,18 +351,29 @@ class UCFCrime(AnomalyReader):
     def _test_rows(self) -> list[tuple[str, str, tuple[tuple[int, int], ...]]]:
         if not self.annotation.is_file():
             raise AnnotationError(f"UCF-Crime annotation file not found: {self.annotation}")
-        rows = []
-        for n, line in enumerate(self.annotation.read_text().splitlines(), 1):
+        rows, lines = [], {}
+        for n, line in enumerate(self.annotation.read_text(encoding="utf-8-sig").splitlines(), 1):
             fields = line.split()
             if not fields:
                 continue
+            where = f"{self.annotation}:{n}"
             if len(fields) != 6:
-                raise AnnotationError(f"{self.annotation}:{n}: expected 'name class s1 e1 s2 e2', got {line!r}")
+                raise AnnotationError(f"{where}: expected 'name class s1 e1 s2 e2', got {line!r}")
+            if fields[0] in lines:
+                raise AnnotationError(f"{where}: {fields[0]} is listed again (first at line {lines[fields[0]]})")
+            lines[fields[0]] = n
             try:
                 bounds = [int(v) for v in fields[2:]]
             except ValueError as exc:
-                raise AnnotationError(f"{self.annotation}:{n}: frame numbers must be integers, got {line!r}") from exc
-            spans = tuple((s, e) for s, e in zip(bounds[::2], bounds[1::2]) if s != -1)
+                raise AnnotationError(f"{where}: frame numbers must be integers, got {line!r}") from exc
+            pairs = list(zip(bounds[::2], bounds[1::2]))
+            if any((s == -1) != (e == -1) for s, e in pairs):
+                raise AnnotationError(f"{where}: a span needs both its start and end frame (-1 -1 for none): {line!r}")
+            spans = tuple((s, e) for s, e in pairs if s != -1)
+            if not spans and fields[1] != "Normal":
+                log.warning(
+                    "%s: %s, class %s, has no anomalous span: all its frames count as normal", where, *fields[:2]
+                )
             rows.append((fields[0], fields[1], spans))
         return rows
 
@@ -321,7 +393,7 @@ class UCFCrime(AnomalyReader):
             return out
         test = {name for name, _, _ in rows}
         return [
-            AnomalyRecord(str(p), p.stem, anomalous="normal" not in p.parent.name.lower())
+            AnomalyRecord(str(p), p.stem, anomalous="normal" not in re.split("[^a-z]+", p.parent.name.lower()))
             for name, p in index.items()
             if name not in test
         ]
@@ -330,21 +402,25 @@ class UCFCrime(AnomalyReader):
 class GenericAnomaly(AnomalyReader):
     """Any set in the generic layout: ``train/`` normal videos or frame folders; ``test/`` videos or frame folders,
     each with ``<name>.npy`` (0/1 per frame) beside it. A mask without its video raises too. An optional
-    ``train_anomalous/`` holds weakly labelled anomalous training videos (video-level label only)."""
+    ``train_anomalous/`` holds weakly labelled anomalous training videos (video-level label only). Videos in
+    subfolders are read too, named by their path below the split folder (``cam2/d``)."""
 
     WEAK = "train_anomalous"
 
     def anomaly_records(self, split: AnomalySplit) -> list[AnomalyRecord]:
         folder = self._root / split
-        videos = _videos_in(folder)
+        videos = _video_tree(folder)
         if split == "train":
-            weak = _videos_in(self._root / self.WEAK) if (self._root / self.WEAK).is_dir() else []
-            normal = [AnomalyRecord(str(p), _name(p), anomalous=False) for p in videos]
-            return normal + [AnomalyRecord(str(p), _name(p), anomalous=True) for p in weak]
-        _refuse_orphans(list(folder.glob("*.npy")), {_name(p) for p in videos}, lambda p: p.stem, folder)
+            weak = _video_tree(self._root / self.WEAK) if (self._root / self.WEAK).is_dir() else {}
+            normal = [AnomalyRecord(str(p), name, anomalous=False) for name, p in videos.items()]
+            return normal + [AnomalyRecord(str(p), name, anomalous=True) for name, p in weak.items()]
+
+        def video_id(mask: Path) -> str:
+            return mask.relative_to(folder).with_suffix("").as_posix()
+
+        _refuse_orphans(_labels_in(folder, "**/*.npy"), set(videos), video_id, folder)
         out = []
-        for p in videos:
-            name = _name(p)
-            mask_file = folder / f"{name}.npy"
+        for name, p in videos.items():
+            mask_file = p.parent / f"{_name(p)}.npy"
             out.append(AnomalyRecord(str(p), name, mask=_load_mask(mask_file), source=str(mask_file)))
         return out

@@ -36,7 +36,8 @@ def frame_path(folder: str | Path, index: int) -> Path:
 
 def frame_files(folder: str | Path) -> list[Path]:
     """The frames of ``folder`` in order: its image files whose name (before the suffix) ends in a
-    number, sorted by that number. Raises :class:`FrameFolderError` at the first gap in the numbering."""
+    number, sorted by that number. Raises :class:`FrameFolderError` at the first gap in the numbering, or at two
+    images with one number."""
     numbered = []
     for name in os.listdir(folder):
         stem, suffix = os.path.splitext(name)
@@ -44,7 +45,9 @@ def frame_files(folder: str | Path) -> list[Path]:
         if suffix.lower() in IMAGE_SUFFIXES and match and not name.startswith("."):
             numbered.append((int(match.group(1)), name))
     numbered.sort()
-    for (number, name), (following, _) in zip(numbered, numbered[1:]):
+    for (number, name), (following, other) in zip(numbered, numbered[1:]):
+        if following == number:
+            raise FrameFolderError(f"{folder}: {name} and {other} are both frame {number}; keep one")
         if following != number + 1:
             raise FrameFolderError(f"{folder}: frame {number + 1} is missing (a gap after {name})")
     return [Path(folder) / name for _, name in numbered]
@@ -62,12 +65,16 @@ def folder_fps(folder: str | Path) -> float:
 
 
 def read_frame_files(folder: str | Path, wanted: np.ndarray) -> np.ndarray:
-    """uint8 (len(wanted), H, W, 3) of 0-based frames ``wanted``."""
+    """uint8 (len(wanted), H, W, 3) of 0-based frames ``wanted``. An image that does not decode raises
+    :class:`FrameFolderError` naming its file."""
     files = frame_files(folder)
     frames = []
     for index in wanted.tolist():
-        with Image.open(files[index]) as image:
-            frames.append(np.asarray(image.convert("RGB")))
+        try:
+            with Image.open(files[index]) as image:
+                frames.append(np.asarray(image.convert("RGB")))
+        except (OSError, ValueError) as exc:
+            raise FrameFolderError(f"{files[index]}: {exc}") from exc
     return np.stack(frames)
 
 

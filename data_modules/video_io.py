@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as F
 
-from .frame_folders import count_frames, folder_fps, read_frame_files
+from .frame_folders import FrameFolderError, count_frames, folder_fps, read_frame_files
 
 log = logging.getLogger(__name__)
 Backend = Literal["decord", "pyav", "frames"]
@@ -125,8 +125,14 @@ def _probe_frame_folder(path: str) -> VideoMeta:
             raise VideoDecodeError(f"{path}: no numbered image files (not a frame folder)")
         first, _ = read_frame_files(path, np.array([0, num_frames - 1]))
     except OSError as exc:
-        raise VideoDecodeError(f"{path}: {exc}") from exc
+        raise _decode_error(path, exc) from exc
     return VideoMeta(num_frames, folder_fps(path), first.shape[1], first.shape[0], "frames")
+
+
+def _decode_error(path: str, exc: Exception) -> VideoDecodeError:
+    """``exc`` as a :class:`VideoDecodeError` naming ``path``; a frame folder's error names the folder or the image
+    file already."""
+    return VideoDecodeError(str(exc) if isinstance(exc, FrameFolderError) else f"{path}: {exc}")
 
 
 # Frames kept to check decord against: the one after each of the first 8 keyframes (where open
@@ -181,7 +187,7 @@ def read_frames(path: str, indices: np.ndarray, meta: VideoMeta, size: tuple[int
         if meta.backend == "frames" or (meta.backend == "pyav" and not meta.keyframes):
             if isinstance(exc, VideoDecodeError):
                 raise
-            raise VideoDecodeError(f"{path}: {exc}") from exc
+            raise _decode_error(path, exc) from exc
         try:  # the slow path that is right wherever the file decodes at all: sequential from the start
             frames = _read_pyav(path, wanted)
         except Exception as exc2:
@@ -210,7 +216,7 @@ def iter_frame_chunks(path: str, meta: VideoMeta, chunk_frames: int = 1024) -> I
             if meta.backend == "frames":
                 if isinstance(exc, VideoDecodeError):
                     raise
-                raise VideoDecodeError(f"{path}: {exc}") from exc
+                raise _decode_error(path, exc) from exc
             log.warning("%s: decord failed at frame %d (%s); decoding the rest with PyAV", path, done, exc)
     yield from _pyav_sequential_chunks(path, meta.num_frames, done, chunk_frames)
 

@@ -202,3 +202,77 @@ def test_generic_layout_weakly_labelled_training_videos_are_anomalous_and_not_pr
         ("x", True),
     ]
     assert [r.path for r in reader.records("train")] == [str(tmp_path / "train" / "a.avi")]
+
+
+def test_hidden_files_beside_the_ground_truth_are_not_read_as_masks(tmp_path):
+    """macOS leaves ``._`` copies of every file in archives; as masks they would be orphans and stop the run."""
+    _frames(tmp_path / "st" / "testing" / "frames" / "01_0014", ["000.jpg"])
+    np.save(_touch(tmp_path / "st" / "testing" / "test_frame_mask" / "01_0014.npy"), np.array([1]))
+    _touch(tmp_path / "st" / "testing" / "test_frame_mask" / "._01_0014.npy")
+    assert [r.name for r in ShanghaiTech(str(tmp_path / "st")).anomaly_records("test")] == ["01_0014"]
+    _touch(tmp_path / "av" / "testing_videos" / "01.avi")
+    cells = np.empty((1, 1), dtype=object)
+    cells[0, 0] = np.zeros((2, 2), np.uint8)
+    savemat(_touch(tmp_path / "av" / "testing_label_mask" / "1_label.mat"), {"volLabel": cells})
+    _touch(tmp_path / "av" / "testing_label_mask" / "._1_label.mat")
+    assert [r.name for r in Avenue(str(tmp_path / "av")).anomaly_records("test")] == ["01"]
+    _touch(tmp_path / "gen" / "test" / "c.avi")
+    np.save(tmp_path / "gen" / "test" / "c.npy", np.array([0]))
+    _touch(tmp_path / "gen" / "test" / "._c.npy")
+    np.save(_touch(tmp_path / "gen" / "test" / ".cache" / "old.npy"), np.array([0]))
+    assert [r.name for r in GenericAnomaly(str(tmp_path / "gen")).anomaly_records("test")] == ["c"]
+
+
+def test_generic_layout_reads_subfolders_and_refuses_two_videos_with_one_id(tmp_path):
+    _touch(tmp_path / "train" / "a.avi")
+    _touch(tmp_path / "train" / "cam2" / "b.avi")
+    _frames(tmp_path / "train" / "cam2" / "f", ["img_00001.jpg"])
+    _touch(tmp_path / "test" / "c.avi")
+    np.save(tmp_path / "test" / "c.npy", np.array([0, 1]))
+    _touch(tmp_path / "test" / "cam2" / "day1" / "d.mp4")
+    np.save(tmp_path / "test" / "cam2" / "day1" / "d.npy", np.array([[1], [0], [0]]))  # (T, 1) is one per frame
+    reader = GenericAnomaly(str(tmp_path))
+    assert [r.name for r in reader.anomaly_records("train")] == ["a", "cam2/b", "cam2/f"]
+    c, d = reader.anomaly_records("test")
+    assert (c.name, d.name) == ("c", "cam2/day1/d")
+    assert d.source.endswith("test/cam2/day1/d.npy") and frame_labels(d, 3).tolist() == [1, 0, 0]
+    np.save(tmp_path / "test" / "cam2" / "e.npy", np.array([0]))
+    with pytest.raises(AnnotationError, match=r"test/cam2/e\.npy: ground truth without a video"):
+        reader.anomaly_records("test")
+    (tmp_path / "test" / "cam2" / "e.npy").unlink()
+    np.save(tmp_path / "test" / "cam2" / "day1" / "d.npy", np.zeros((3, 2)))
+    with pytest.raises(AnnotationError, match=r"d\.npy: a mask of shape \(3, 2\)"):
+        reader.anomaly_records("test")
+    np.save(tmp_path / "test" / "cam2" / "day1" / "d.npy", np.zeros(3))
+    _touch(tmp_path / "test" / "c.mp4")
+    with pytest.raises(AnnotationError, match=r"test/c\.mp4: another video with the id 'c' lies at .*test/c\.avi"):
+        reader.anomaly_records("test")
+
+
+def test_ucsd_m_file_variants_and_lines_it_cannot_read(tmp_path):
+    path = tmp_path / "UCSDped1.m"
+    path.write_text(
+        "TestVideoFile{end + 1}.gt_frame = [1:3];\n%{\nTestVideoFile{end+1}.gt_frame = [7:8];\n%}\n"
+        "TestVideoFile{end+1}.gt_frame = 4:5;\nTestVideoFile{end+1}.gt_frame = [];\n"
+    )
+    assert parse_ucsd_gt(path) == [((1, 3),), ((4, 5),), ()]
+    for line in ("TestVideoFile{end+1}.gt_frame = [1:2:9];", "TestVideoFile{3}.gt_frame = [1:9];"):
+        path.write_text(f"TestVideoFile{{end+1}}.gt_frame = [1:3];\n{line}\n")
+        with pytest.raises(AnnotationError, match=r"UCSDped1\.m:2: cannot read"):
+            parse_ucsd_gt(path)
+
+
+def test_ucf_crime_annotation_file_quirks(tmp_path):
+    for rel in ("Abuse/Abuse028_x264.mp4", "Abnormal/Fight001_x264.mp4", "Training-Normal-Videos-Part-1/N1.mp4"):
+        _touch(tmp_path / rel)
+    annotation = tmp_path / UCFCrime.ANNOTATION
+    annotation.write_text("\ufeffAbuse028_x264.mp4  Abuse  2  3  -1  -1\r\n\r\n", encoding="utf-8")
+    reader = UCFCrime(str(tmp_path))
+    assert [r.spans for r in reader.anomaly_records("test")] == [((2, 3),)]
+    assert [(r.name, r.anomalous) for r in reader.anomaly_records("train")] == [("Fight001_x264", True), ("N1", False)]
+    annotation.write_text("Abuse028_x264.mp4  Abuse  -1  3  -1  -1\n")
+    with pytest.raises(AnnotationError, match=r"Testing_Videos\.txt:1: a span needs both its start and end frame"):
+        reader.anomaly_records("test")
+    annotation.write_text("Abuse028_x264.mp4  Abuse  2  3  -1  -1\nAbuse028_x264.mp4  Abuse  5  6  -1  -1\n")
+    with pytest.raises(AnnotationError, match=r"Testing_Videos\.txt:2: Abuse028_x264\.mp4 is listed again .*line 1"):
+        reader.anomaly_records("test")

@@ -21,12 +21,13 @@ from data_modules.anomaly_digits import (
     _test_video,
     segment_times,
 )
+from data_modules.anomaly_readers import GenericAnomaly
 from data_modules.moving_digits import _load_digit_images, _make_source, _trajectory
 from data_modules.video_io import iter_frame_chunks, probe_video
 from tests.serving_helpers import encoder_checkpoint, small_video
 from videovision.anomaly.features import ResidualView
 from videovision.anomaly.metrics import micro_auroc
-from videovision.anomaly.pipeline import encode_split
+from videovision.anomaly.pipeline import encode_split, write_results
 from videovision.checkpoints import RUN_CONFIG_KEY
 from videovision.config import compose, experiments_dir, merge
 from videovision.serving.anomaly import ServedScorer
@@ -391,3 +392,47 @@ def test_encode_split_encodes_each_residual_view_once_and_aliases_the_standard_o
     for video, in_chunks in zip(whole.views[ResidualView(4, True)], chunked.views[ResidualView(4, True)]):
         torch.testing.assert_close(in_chunks, video)
     assert len(whole.views[ResidualView(4, True)]) == len(whole.features)
+
+
+def test_a_random_init_encoder_is_the_same_in_fit_score_and_bench():
+    """``checkpoint: null``: ``score`` must see the features ``fit`` fitted on."""
+    config = {**compose("anomaly/digits.yaml"), "checkpoint": None}
+    first = build(config)["encoder"].state_dict()
+    torch.rand(100)  # whatever ran in between
+    second = build(config)["encoder"].state_dict()
+    assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+def test_a_broken_frame_skips_its_training_folder_stops_its_test_folder_and_a_cut_test_video_is_named(tmp_path):
+    from PIL import Image
+
+    def frame_folder(folder, count):
+        folder.mkdir(parents=True)
+        for i in range(count):
+            Image.new("RGB", (32, 32), (8 * i, 0, 0)).save(folder / f"img_{i + 1:05d}.jpg")
+        return folder
+
+    root = tmp_path / "set"
+    small_video(root / "train" / "a.avi", num_frames=8)
+    broken = frame_folder(root / "train" / "b", 8) / "img_00004.jpg"  # the probe opens only the first and last
+    broken.write_bytes(broken.read_bytes()[:40])
+    cut = small_video(root / "test" / "c.avi", num_frames=40)
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size * 2 // 3])
+    meta = probe_video(str(cut))
+    assert meta.truncated
+    np.save(root / "test" / "c.npy", np.zeros(meta.num_frames, dtype=np.int64))
+    small_video(root / "test" / "e.avi", num_frames=8)
+    np.save(root / "test" / "e.npy", np.array([0] * 4 + [1] * 4))
+    encoder = load_encoder(compose("demo/base/appearance_encoder.yaml"))
+    reader = GenericAnomaly(str(root))
+    train = encode_split(encoder, reader, "train", tmp_path / "m.json", 32)
+    assert train.names == ["a"] and str(broken) in train.skipped[str(root / "train" / "b")]
+    test = encode_split(encoder, reader, "test", tmp_path / "m.json", 32)
+    assert test.truncated == {"c": meta.num_frames}
+    metrics = write_results(tmp_path / "out", test, [np.zeros(meta.num_frames), np.arange(8.0)], plots=False)
+    assert metrics["truncated_test_videos"] == {"c": meta.num_frames}
+    frame_folder(root / "test" / "d", 8)
+    np.save(root / "test" / "d.npy", np.zeros(8, dtype=np.int64))
+    shutil.copy(broken, root / "test" / "d" / "img_00005.jpg")
+    with pytest.raises(ValueError, match=r"test video cannot be decoded.*test/d/img_00005\.jpg"):
+        encode_split(encoder, reader, "test", tmp_path / "m.json", 32)

@@ -125,5 +125,10 @@ def test_a_gap_in_a_frame_folder_is_named(tmp_path):
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)
     with pytest.raises(FrameFolderError, match=r"frame 3 is missing \(a gap after 002.jpg\)"):
         frame_files(tmp_path)
-    with pytest.raises(VideoDecodeError, match="frame 3 is missing"):
+    with pytest.raises(VideoDecodeError, match="frame 3 is missing") as info:
         probe_video(str(tmp_path))
+    assert str(info.value).count(str(tmp_path)) == 1  # named once
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "003.jpg")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "003.png")
+    with pytest.raises(FrameFolderError, match=r"003\.jpg and 003\.png are both frame 3; keep one"):
+        frame_files(tmp_path)

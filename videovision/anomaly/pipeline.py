@@ -1,8 +1,10 @@
 """Anomaly detection end to end: decode a benchmark's videos, encode every frame once, fit a scorer on the normal
 training videos, score every test frame, compute the frame-level metrics and write them.
 
-Training videos that do not decode are skipped and counted (the metadata probe's rule); a test video that does
-not decode, or whose ground truth does not fit it, raises with its path: no test frame leaves the metric silently.
+Training videos that do not decode are skipped and counted (the metadata probe's rule, and any that fails part-way
+through later); a test video that does not decode, or whose ground truth does not fit it, raises with its path. A
+test video cut short (fewer frames decode than its file declares) is scored on the frames that decode, and named in
+``metrics.json`` (``truncated_test_videos``) and in a warning on every run: no test frame leaves the metric silently.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from torch import nn
 from data_modules.anomaly_readers import AnomalyReader, AnomalyRecord, AnomalySplit, frame_labels
 from data_modules.metadata import probe_videos
 from data_modules.transforms import EvalTransform
-from data_modules.video_io import VideoMeta, iter_frame_chunks
+from data_modules.video_io import VideoDecodeError, VideoMeta, iter_frame_chunks
 
 from .features import RESIDUAL_GAP, FrameFeatures, ResidualView, TrainingViews
 from .metrics import frame_level_metrics, gaussian_smooth, summary_plot, timeline_plot
@@ -33,14 +35,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EncodedSplit:
-    """Per-frame features (N_v, C) of the decodable videos of one split, their records, for test their labels, and
-    the features under any further residual views asked for."""
+    """Per-frame features (N_v, C) of the decodable videos of one split, their records, for test their labels, the
+    features under any further residual views asked for, the skipped videos {path: reason} and the truncated test
+    videos {name: frames that decode}."""
 
     records: list[AnomalyRecord]
     features: list[torch.Tensor]
     labels: list[np.ndarray] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     views: TrainingViews = field(default_factory=dict)
+    truncated: dict[str, int] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -90,16 +94,29 @@ def encode_split(
         featurisers = {standard: FrameFeatures(encoder, residual_gap)}
         featurisers |= {view: FrameFeatures(encoder, view.gap, backwards=view.backwards) for view in others}
         features: dict[ResidualView, list[torch.Tensor]] = {key: [] for key in featurisers}
-        for chunk in iter_frame_chunks(record.path, meta, chunk_frames):
-            frames = transform(torch.from_numpy(chunk).permute(0, 3, 1, 2)[None, None])[0, 0]
-            for key, featurise in featurisers.items():
-                features[key].append(featurise(frames))
+        try:
+            for chunk in iter_frame_chunks(record.path, meta, chunk_frames):
+                frames = transform(torch.from_numpy(chunk).permute(0, 3, 1, 2)[None, None])[0, 0]
+                for key, featurise in featurisers.items():
+                    features[key].append(featurise(frames))
+        except VideoDecodeError as exc:  # e.g. one broken image in a frame folder, past the probe's first and last
+            if split == "test":
+                raise ValueError(f"test video cannot be decoded, so its frames cannot be scored: {exc}") from exc
+            log.warning("skipped a training video that fails part-way through: %s", exc)
+            out.skipped[record.path] = str(exc)
+            continue
+        if split == "test" and meta.truncated:
+            log.warning("test video %s is cut short: scored on the %d frames that decode", record.path, meta.num_frames)
+            out.truncated[record.name] = meta.num_frames
         out.features.append(torch.cat(features[standard]))
         for view in out.views:
             out.views[view].append(out.features[-1] if view == standard else torch.cat(features[view]))
         out.records.append(record)
         if split == "test":
             out.labels.append(frame_labels(record, meta.num_frames))
+    if not out.records:
+        reason = next(iter(out.skipped.values()), "")
+        raise ValueError(f"{type(reader).__name__} at {reader.root}: no {split} video decodes, e.g. {reason}")
     return out
 
 
@@ -130,6 +147,7 @@ def write_results(
     out_dir = Path(out_dir)
     (out_dir / "scores").mkdir(parents=True, exist_ok=True)
     metrics = frame_level_metrics(scores, test.labels, sigma, normalise_per_video, test.names)
+    metrics["truncated_test_videos"] = test.truncated
     metrics.update(extra or {})
     for name, score, label in zip(test.names, scores, test.labels):
         smoothed = gaussian_smooth(score, sigma)

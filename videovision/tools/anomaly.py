@@ -68,6 +68,8 @@ WEAK_SCORERS = ("mil",)
 """Scorers that also learn from the weakly labelled anomalous training videos (video-level labels)."""
 SCORERS = (*BENCH_SCORERS, *WEAK_SCORERS)
 RANDOM_INIT_SEED = 0
+"""Seeds torch's generator before every :func:`build`: ``checkpoint: null`` gives the same random encoder to ``fit``,
+``score`` and the bench's random-init column."""
 DEFAULT_PRETRAIN_EPOCHS = 50
 PRETRAINING = {"simclr": "demo/pretrain_simclr.yaml", "vcop": "demo/pretrain.yaml"}
 
@@ -87,10 +89,13 @@ def _config_parser() -> ArgumentParser:
 
 
 def build(config: str | Path | dict, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The instantiated config: reader, encoder (with the checkpoint's weights), scorer and settings."""
+    """The instantiated config: reader, encoder (with the checkpoint's weights; random, seeded with
+    :data:`RANDOM_INIT_SEED`, without one), scorer and settings."""
     composed = override(compose(config) if not isinstance(config, dict) else config, overrides or {})
     parser = _config_parser()
-    built = parser.instantiate_classes(parser.parse_object(composed))
+    parsed = parser.parse_object(composed)
+    torch.manual_seed(RANDOM_INIT_SEED)
+    built = parser.instantiate_classes(parsed)
     if built.checkpoint:
         load_encoder_weights(built.encoder, built.checkpoint)
     built.encoder.eval()
@@ -277,7 +282,6 @@ def bench(
     combined: dict[str, list[np.ndarray]] = {}  # smoothed frame scores of `combined` per encoder
     for encoder_name, checkpoint in checkpoints.items():
         with _stage(stages, f"{encoder_name}: encode every frame"):
-            torch.manual_seed(RANDOM_INIT_SEED)  # the random-init column is the same on every run
             settings = build(base, {"checkpoint": checkpoint})
             encoder, reader, cache = settings["encoder"], settings["reader"], run_dir / "metadata.json"
             size, gap = resolve_frame_size(settings, cache), settings["residual_gap"]

@@ -151,6 +151,8 @@ class AnomalyScorer(nn.Module, ABC):
         ``None`` = normal). One-class scorers fit on the normal videos only; weakly supervised ones override this."""
         labels = video_labels(train, anomalous)
         normal = [i for i, a in enumerate(labels) if not a]
+        if not train:
+            raise ValueError(f"{type(self).__name__}: no training videos to fit on")
         if not normal:
             raise ValueError(
                 f"{type(self).__name__} fits on normal training videos, and all {len(train)} are labelled anomalous"
