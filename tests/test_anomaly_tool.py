@@ -421,16 +421,18 @@ def test_a_broken_frame_skips_its_training_folder_stops_its_test_folder_and_a_cu
     meta = probe_video(str(cut))
     assert meta.truncated
     np.save(root / "test" / "c.npy", np.zeros(meta.num_frames, dtype=np.int64))
-    small_video(root / "test" / "e.avi", num_frames=8)
-    np.save(root / "test" / "e.npy", np.array([0] * 4 + [1] * 4))
+    small_video(root / "test" / "cam2" / "e.avi", num_frames=8)
+    np.save(root / "test" / "cam2" / "e.npy", np.array([0] * 4 + [1] * 4))
     encoder = load_encoder(compose("demo/base/appearance_encoder.yaml"))
     reader = GenericAnomaly(str(root))
     train = encode_split(encoder, reader, "train", tmp_path / "m.json", 32)
     assert train.names == ["a"] and str(broken) in train.skipped[str(root / "train" / "b")]
     test = encode_split(encoder, reader, "test", tmp_path / "m.json", 32)
     assert test.truncated == {"c": meta.num_frames}
-    metrics = write_results(tmp_path / "out", test, [np.zeros(meta.num_frames), np.arange(8.0)], plots=False)
+    metrics = write_results(tmp_path / "out", test, [np.zeros(meta.num_frames), np.arange(8.0)])
     assert metrics["truncated_test_videos"] == {"c": meta.num_frames}
+    assert np.load(tmp_path / "out" / "scores" / "cam2" / "e.npy").tolist() == list(range(8))
+    assert (tmp_path / "out" / "timelines" / "cam2" / "e.png").is_file()
     frame_folder(root / "test" / "d", 8)
     np.save(root / "test" / "d.npy", np.zeros(8, dtype=np.int64))
     shutil.copy(broken, root / "test" / "d" / "img_00005.jpg")

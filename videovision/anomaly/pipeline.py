@@ -151,6 +151,7 @@ def write_results(
     metrics.update(extra or {})
     for name, score, label in zip(test.names, scores, test.labels):
         smoothed = gaussian_smooth(score, sigma)
+        (out_dir / "scores" / name).parent.mkdir(parents=True, exist_ok=True)  # a name may be a path: cam2/d
         np.save(out_dir / "scores" / f"{name}.npy", score)
         with (out_dir / "scores" / f"{name}.csv").open("w", newline="") as f:
             writer = csv.writer(f)
