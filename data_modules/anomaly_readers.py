@@ -103,7 +103,7 @@ def _is_video(path: Path) -> bool:
     if path.name.startswith("."):
         return False
     if path.is_dir():
-        return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+        return any(p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") for p in path.iterdir())
     return path.suffix.lower() in VIDEO_SUFFIXES
 
 
@@ -124,8 +124,8 @@ def _labels_in(folder: Path, pattern: str) -> list[Path]:
 def _video_tree(folder: Path) -> dict[str, Path]:
     """Every video and frame folder at any depth below ``folder`` by its id: its path below ``folder`` without the
     suffix (``cam2/d`` for ``cam2/d.avi``). A folder holding images is a frame folder; any other folder is looked
-    into. Raises, naming both, when two videos have one id (``d.avi`` and ``d.mp4``): they would share a mask and
-    an output file."""
+    into, unless it is a link (which may loop back). Raises, naming both, when two videos have one id (``d.avi`` and
+    ``d.mp4``): they would share a mask and an output file."""
     if not folder.is_dir():
         raise FileNotFoundError(f"folder not found: {folder}")
     found: dict[str, Path] = {}
@@ -134,7 +134,7 @@ def _video_tree(folder: Path) -> dict[str, Path]:
             continue
         if _is_video(path):
             ids = {_name(path): path}
-        elif path.is_dir():
+        elif path.is_dir() and not path.is_symlink():
             ids = {f"{path.name}/{key}": video for key, video in _video_tree(path).items()}
         else:
             continue
@@ -250,6 +250,7 @@ class Avenue(AnomalyReader):
 
 _UCSD_GT = re.compile(r"TestVideoFile\s*\{\s*end\s*\+\s*1\s*\}\s*\.\s*gt_frame\s*=\s*\[?([^\];]*)\]?\s*;?")
 _UCSD_RANGE = re.compile(r"(\d+)(?::(\d+))?")
+_SPACED_COLON = re.compile(r"\s*:\s*")
 
 
 def _matlab_code(text: str) -> list[str]:
@@ -275,11 +276,14 @@ def parse_ucsd_gt(path: str | Path) -> list[tuple[tuple[int, int], ...]]:
     if not path.is_file():
         raise AnnotationError(f"UCSD ground-truth file not found: {path}")
     videos = []
-    for number, line in enumerate(_matlab_code(path.read_text(errors="replace")), 1):
+    for number, line in enumerate(_matlab_code(path.read_text(encoding="utf-8-sig", errors="replace")), 1):
         if "gt_frame" not in line:
             continue
         match = _UCSD_GT.fullmatch(line.strip())
-        tokens = [t for t in re.split(r"[\s,]+", match.group(1)) if t] if match else None
+        if match and not match.group(1).strip() and "[" not in line:  # `gt_frame = ;`: [] is how a file says none
+            match = None
+        body = _SPACED_COLON.sub(":", match.group(1)) if match else ""
+        tokens = [t for t in re.split(r"[\s,]+", body) if t] if match else None
         ranges = [_UCSD_RANGE.fullmatch(t) for t in tokens or ()]
         if tokens is None or not all(ranges):
             raise AnnotationError(
@@ -312,6 +316,12 @@ class UCSDPed(AnomalyReader):
         if len(spans) != len(folders):
             raise AnnotationError(f"{gt_file}: {len(spans)} test videos listed but {len(folders)} TestNNN folders")
         return [AnomalyRecord(str(f), f.name, spans=s, source=str(gt_file)) for f, s in zip(folders, spans)]
+
+
+def _words(name: str) -> list[str]:
+    """The lower-case words of a folder name: ``Training-Normal-Videos-Part-1`` and ``NormalVideos`` hold ``normal``,
+    ``Abnormal`` does not."""
+    return re.findall("[a-z]+", re.sub("([a-z])([A-Z])", r"\1 \2", name).lower())
 
 
 class UCFCrime(AnomalyReader):
@@ -393,7 +403,7 @@ class UCFCrime(AnomalyReader):
             return out
         test = {name for name, _, _ in rows}
         return [
-            AnomalyRecord(str(p), p.stem, anomalous="normal" not in re.split("[^a-z]+", p.parent.name.lower()))
+            AnomalyRecord(str(p), p.stem, anomalous="normal" not in _words(p.parent.name))
             for name, p in index.items()
             if name not in test
         ]
@@ -418,7 +428,9 @@ class GenericAnomaly(AnomalyReader):
         def video_id(mask: Path) -> str:
             return mask.relative_to(folder).with_suffix("").as_posix()
 
-        _refuse_orphans(_labels_in(folder, "**/*.npy"), set(videos), video_id, folder)
+        frame_folders = {p for p in videos.values() if p.is_dir()}  # a .npy of their own (flow, say) is no mask
+        masks = [m for m in _labels_in(folder, "**/*.npy") if not frame_folders.intersection(m.parents)]
+        _refuse_orphans(masks, set(videos), video_id, folder)
         out = []
         for name, p in videos.items():
             mask_file = p.parent / f"{_name(p)}.npy"

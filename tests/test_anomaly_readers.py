@@ -244,6 +244,12 @@ def test_generic_layout_reads_subfolders_and_refuses_two_videos_with_one_id(tmp_
     with pytest.raises(AnnotationError, match=r"d\.npy: a mask of shape \(3, 2\)"):
         reader.anomaly_records("test")
     np.save(tmp_path / "test" / "cam2" / "day1" / "d.npy", np.zeros(3))
+    (tmp_path / "test" / "loop").symlink_to(tmp_path / "test")  # not followed: it would read every video again
+    _touch(tmp_path / "test" / "__MACOSX" / "y" / "._img_00001.jpg")  # not a frame folder: its images are hidden
+    _frames(tmp_path / "test" / "f", ["img_00001.jpg"])
+    np.save(tmp_path / "test" / "f.npy", np.array([0]))
+    np.save(tmp_path / "test" / "f" / "flow.npy", np.zeros((1, 2, 8, 6)))  # a frame folder's own file, not a mask
+    assert [r.name for r in reader.anomaly_records("test")] == ["c", "cam2/day1/d", "f"]
     _touch(tmp_path / "test" / "c.mp4")
     with pytest.raises(AnnotationError, match=r"test/c\.mp4: another video with the id 'c' lies at .*test/c\.avi"):
         reader.anomaly_records("test")
@@ -254,22 +260,34 @@ def test_ucsd_m_file_variants_and_lines_it_cannot_read(tmp_path):
     path.write_text(
         "TestVideoFile{end + 1}.gt_frame = [1:3];\n%{\nTestVideoFile{end+1}.gt_frame = [7:8];\n%}\n"
         "TestVideoFile{end+1}.gt_frame = 4:5;\nTestVideoFile{end+1}.gt_frame = [];\n"
+        "TestVideoFile{end+1}.gt_frame = [1 : 2,\t6:7];\n",
+        encoding="utf-8-sig",
     )
-    assert parse_ucsd_gt(path) == [((1, 3),), ((4, 5),), ()]
-    for line in ("TestVideoFile{end+1}.gt_frame = [1:2:9];", "TestVideoFile{3}.gt_frame = [1:9];"):
+    assert parse_ucsd_gt(path) == [((1, 3),), ((4, 5),), (), ((1, 2), (6, 7))]
+    for line in (
+        "TestVideoFile{end+1}.gt_frame = [1:2:9];",
+        "TestVideoFile{3}.gt_frame = [1:9];",
+        "TestVideoFile{end+1}.gt_frame = ;",
+    ):
         path.write_text(f"TestVideoFile{{end+1}}.gt_frame = [1:3];\n{line}\n")
         with pytest.raises(AnnotationError, match=r"UCSDped1\.m:2: cannot read"):
             parse_ucsd_gt(path)
 
 
 def test_ucf_crime_annotation_file_quirks(tmp_path):
-    for rel in ("Abuse/Abuse028_x264.mp4", "Abnormal/Fight001_x264.mp4", "Training-Normal-Videos-Part-1/N1.mp4"):
+    for rel in (
+        "Abuse/Abuse028_x264.mp4",
+        "Abnormal/Fight001_x264.mp4",
+        "Training-Normal-Videos-Part-1/N1.mp4",
+        "NormalVideos/N2.mp4",
+    ):
         _touch(tmp_path / rel)
     annotation = tmp_path / UCFCrime.ANNOTATION
     annotation.write_text("\ufeffAbuse028_x264.mp4  Abuse  2  3  -1  -1\r\n\r\n", encoding="utf-8")
     reader = UCFCrime(str(tmp_path))
     assert [r.spans for r in reader.anomaly_records("test")] == [((2, 3),)]
-    assert [(r.name, r.anomalous) for r in reader.anomaly_records("train")] == [("Fight001_x264", True), ("N1", False)]
+    train = [(r.name, r.anomalous) for r in reader.anomaly_records("train")]
+    assert train == [("Fight001_x264", True), ("N2", False), ("N1", False)]
     annotation.write_text("Abuse028_x264.mp4  Abuse  -1  3  -1  -1\n")
     with pytest.raises(AnnotationError, match=r"Testing_Videos\.txt:1: a span needs both its start and end frame"):
         reader.anomaly_records("test")

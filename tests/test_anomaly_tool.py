@@ -401,6 +401,12 @@ def test_a_random_init_encoder_is_the_same_in_fit_score_and_bench():
     torch.rand(100)  # whatever ran in between
     second = build(config)["encoder"].state_dict()
     assert all(torch.equal(first[key], second[key]) for key in first)
+    draws = []
+    for seed in (1, 2):  # the bench's scorers leave the generator unseeded: their heads draw from where it was
+        torch.manual_seed(seed)
+        bench_scorers(config)
+        draws.append(torch.rand(1))
+    assert not torch.equal(*draws)
 
 
 def test_a_broken_frame_skips_its_training_folder_stops_its_test_folder_and_a_cut_test_video_is_named(tmp_path):

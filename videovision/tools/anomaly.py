@@ -88,13 +88,15 @@ def _config_parser() -> ArgumentParser:
     return parser
 
 
-def build(config: str | Path | dict, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def build(config: str | Path | dict, overrides: dict[str, Any] | None = None, seed: bool = True) -> dict[str, Any]:
     """The instantiated config: reader, encoder (with the checkpoint's weights; random, seeded with
-    :data:`RANDOM_INIT_SEED`, without one), scorer and settings."""
+    :data:`RANDOM_INIT_SEED`, without one), scorer and settings. ``seed=False`` leaves torch's generator where it
+    is, for a build whose encoder is not used."""
     composed = override(compose(config) if not isinstance(config, dict) else config, overrides or {})
     parser = _config_parser()
     parsed = parser.parse_object(composed)
-    torch.manual_seed(RANDOM_INIT_SEED)
+    if seed:
+        torch.manual_seed(RANDOM_INIT_SEED)
     built = parser.instantiate_classes(parsed)
     if built.checkpoint:
         load_encoder_weights(built.encoder, built.checkpoint)
@@ -313,8 +315,10 @@ def bench(
 
 def bench_scorers(base: dict) -> dict[str, AnomalyScorer]:
     """The bench's scorers by name, unfitted (``experiments/anomaly/scorers/<name>.yaml``); ``combined`` is made
-    from the fitted one-class ones."""
-    return {name: build(base, {"scorer": compose(f"anomaly/scorers/{name}.yaml")})["scorer"] for name in SCORERS}
+    from the fitted one-class ones. Built without seeding: their heads initialise from the generator as the
+    encoder's build left it (the bench's numbers since it was seeded)."""
+    scorers = {name: compose(f"anomaly/scorers/{name}.yaml") for name in SCORERS}
+    return {name: build(base, {"scorer": scorer}, seed=False)["scorer"] for name, scorer in scorers.items()}
 
 
 def _score_encoder(
