@@ -11,13 +11,16 @@ and samplers fall back to their ``stride``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFile
+
+log = logging.getLogger(__name__)
 
 FRAME_PATTERN = "img_{:05d}.jpg"
 MARKER = "frames.json"
@@ -71,11 +74,28 @@ def read_frame_files(folder: str | Path, wanted: np.ndarray) -> np.ndarray:
     frames = []
     for index in wanted.tolist():
         try:
-            with Image.open(files[index]) as image:
-                frames.append(np.asarray(image.convert("RGB")))
+            frames.append(_read_image(files[index]))
         except (OSError, ValueError) as exc:
             raise FrameFolderError(f"{files[index]}: {exc}") from exc
     return np.stack(frames)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """uint8 (H, W, 3) of one frame. A file cut short is read as far as it decodes, the rest filled in, with a
+    warning naming it, as a video decoder shows a damaged frame: the frame keeps its place (and its label)."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except OSError as exc:
+        if not str(exc).startswith("image file is truncated"):
+            raise
+    log.warning("%s: image file is cut short; read as far as it decodes", path)
+    previous, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _scaled(width: int, height: int, short_side: int | None) -> tuple[int, int]:

@@ -120,6 +120,24 @@ def test_benchmark_frame_folders_read_in_number_order(tmp_path, names, suffix):
     assert frames[0].mean() == pytest.approx(80, abs=2) and frames[1].mean() == pytest.approx(0, abs=2)
 
 
+def test_an_image_cut_short_is_read_as_far_as_it_decodes_and_named(tmp_path, caplog):
+    """A frame keeps its place (a test frame its label) where a decoder would show it damaged; an image whose header
+    is cut is not an image and raises, naming it."""
+    pixels = np.random.default_rng(0).integers(0, 255, (16, 16), dtype=np.uint8)
+    for i in range(1, 4):
+        Image.fromarray(pixels).save(tmp_path / f"{i:03d}.tif")
+    data = (tmp_path / "002.tif").read_bytes()
+    (tmp_path / "002.tif").write_bytes(data[: len(data) // 2])
+    meta = probe_video(str(tmp_path))
+    with caplog.at_level("WARNING"):
+        frames = read_frames(str(tmp_path), np.arange(3), meta)
+    assert frames.shape == (3, 16, 16, 3) and f"{tmp_path / '002.tif'}: image file is cut short" in caplog.text
+    np.testing.assert_array_equal(frames[1, :4, :, 0], pixels[:4])  # the part before the cut
+    (tmp_path / "002.tif").write_bytes(data[:40])
+    with pytest.raises(VideoDecodeError, match=r"002\.tif: cannot identify image file"):
+        read_frames(str(tmp_path), np.arange(3), meta)
+
+
 def test_a_gap_in_a_frame_folder_is_named(tmp_path):
     for name in ("001.jpg", "002.jpg", "004.jpg"):
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name)
