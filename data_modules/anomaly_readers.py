@@ -265,6 +265,18 @@ def _matlab_code(text: str) -> list[str]:
     return lines
 
 
+def _ucsd_spans(line: str) -> tuple[tuple[int, int], ...] | None:
+    """The spans one ``gt_frame`` line sets, or ``None`` where it is not ``TestVideoFile{end+1}.gt_frame = [a:b, c:d];``
+    (``[]`` sets none; ``gt_frame = ;`` is not read as that)."""
+    match = _UCSD_GT.fullmatch(line.strip())
+    if not match or not (match.group(1).strip() or "[" in line):
+        return None
+    ranges = [_UCSD_RANGE.fullmatch(t) for t in re.split(r"[\s,]+", _SPACED_COLON.sub(":", match.group(1))) if t]
+    if not all(ranges):
+        return None
+    return tuple((int(r.group(1)), int(r.group(2) or r.group(1))) for r in ranges)
+
+
 def parse_ucsd_gt(path: str | Path) -> list[tuple[tuple[int, int], ...]]:
     """Anomalous frame spans (1-based, inclusive) of each test video, in order, from ``UCSDped1.m``/``UCSDped2.m``.
 
@@ -279,17 +291,12 @@ def parse_ucsd_gt(path: str | Path) -> list[tuple[tuple[int, int], ...]]:
     for number, line in enumerate(_matlab_code(path.read_text(encoding="utf-8-sig", errors="replace")), 1):
         if "gt_frame" not in line:
             continue
-        match = _UCSD_GT.fullmatch(line.strip())
-        if match and not match.group(1).strip() and "[" not in line:  # `gt_frame = ;`: [] is how a file says none
-            match = None
-        body = _SPACED_COLON.sub(":", match.group(1)) if match else ""
-        tokens = [t for t in re.split(r"[\s,]+", body) if t] if match else None
-        ranges = [_UCSD_RANGE.fullmatch(t) for t in tokens or ()]
-        if tokens is None or not all(ranges):
+        spans = _ucsd_spans(line)
+        if spans is None:
             raise AnnotationError(
                 f"{path}:{number}: cannot read {line.strip()!r}; expected TestVideoFile{{end+1}}.gt_frame = [a:b, c:d];"
             )
-        videos.append(tuple((int(r.group(1)), int(r.group(2) or r.group(1))) for r in ranges))
+        videos.append(spans)
     if not videos:
         raise AnnotationError(f"{path}: no 'TestVideoFile{{end+1}}.gt_frame = [...]' line")
     return videos
@@ -361,7 +368,7 @@ class UCFCrime(AnomalyReader):
     def _test_rows(self) -> list[tuple[str, str, tuple[tuple[int, int], ...]]]:
         if not self.annotation.is_file():
             raise AnnotationError(f"UCF-Crime annotation file not found: {self.annotation}")
-        rows, lines = [], {}
+        rows, first_line = [], {}
         for n, line in enumerate(self.annotation.read_text(encoding="utf-8-sig").splitlines(), 1):
             fields = line.split()
             if not fields:
@@ -369,9 +376,9 @@ class UCFCrime(AnomalyReader):
             where = f"{self.annotation}:{n}"
             if len(fields) != 6:
                 raise AnnotationError(f"{where}: expected 'name class s1 e1 s2 e2', got {line!r}")
-            if fields[0] in lines:
-                raise AnnotationError(f"{where}: {fields[0]} is listed again (first at line {lines[fields[0]]})")
-            lines[fields[0]] = n
+            if fields[0] in first_line:
+                raise AnnotationError(f"{where}: {fields[0]} is listed again (first at line {first_line[fields[0]]})")
+            first_line[fields[0]] = n
             try:
                 bounds = [int(v) for v in fields[2:]]
             except ValueError as exc:

@@ -84,18 +84,21 @@ def _read_image(path: Path) -> np.ndarray:
     """uint8 (H, W, 3) of one frame. A file cut short is read as far as it decodes, the rest filled in, with a
     warning naming it, as a video decoder shows a damaged frame: the frame keeps its place (and its label)."""
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
+        return _decode_image(path)
     except OSError as exc:
         if not str(exc).startswith("image file is truncated"):
             raise
     log.warning("%s: image file is cut short; read as far as it decodes", path)
     previous, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"))
+        return _decode_image(path)
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+def _decode_image(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
 
 
 def _scaled(width: int, height: int, short_side: int | None) -> tuple[int, int]:

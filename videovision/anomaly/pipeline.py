@@ -31,6 +31,8 @@ from .metrics import frame_level_metrics, gaussian_smooth, summary_plot, timelin
 from .scorers import AnomalyScorer
 
 log = logging.getLogger(__name__)
+UNSCORABLE = "test video cannot be decoded, so its frames cannot be scored"
+"""How a test video that does not decode, at the probe or part-way through, is refused."""
 
 
 @dataclass
@@ -62,7 +64,7 @@ def probe_split(reader: AnomalyReader, split: AnomalySplit, cache_file: str | Pa
     bad = {p: m for p, m in metas.items() if not isinstance(m, VideoMeta)}
     if split == "test" and bad:
         path, reason = next(iter(bad.items()))
-        raise ValueError(f"test video cannot be decoded, so its frames cannot be scored: {reason} ({len(bad)} in all)")
+        raise ValueError(f"{UNSCORABLE}: {reason} ({len(bad)} in all)")
     if bad:
         log.warning("skipped %d undecodable training videos, e.g. %s", len(bad), next(iter(bad.values())))
     return records, metas, bad
@@ -101,7 +103,7 @@ def encode_split(
                     features[key].append(featurise(frames))
         except VideoDecodeError as exc:  # e.g. one broken image in a frame folder, past the probe's first and last
             if split == "test":
-                raise ValueError(f"test video cannot be decoded, so its frames cannot be scored: {exc}") from exc
+                raise ValueError(f"{UNSCORABLE}: {exc}") from exc
             log.warning("skipped a training video that fails part-way through: %s", exc)
             out.skipped[record.path] = str(exc)
             continue
