@@ -125,7 +125,8 @@ def _video_tree(folder: Path) -> dict[str, Path]:
     """Every video and frame folder at any depth below ``folder`` by its id: its path below ``folder`` without the
     suffix (``cam2/d`` for ``cam2/d.avi``). A folder holding images is a frame folder; any other folder is looked
     into, unless it is a link (which may loop back). Raises, naming both, when two videos have one id (``d.avi`` and
-    ``d.mp4``): they would share a mask and an output file."""
+    ``d.mp4``): they would share a mask and an output file; and when a frame folder holds a video or another frame
+    folder, which would be left out unseen."""
     if not folder.is_dir():
         raise FileNotFoundError(f"folder not found: {folder}")
     found: dict[str, Path] = {}
@@ -133,6 +134,12 @@ def _video_tree(folder: Path) -> dict[str, Path]:
         if path.name.startswith("."):
             continue
         if _is_video(path):
+            inner = _video_tree(path) if path.is_dir() else {}
+            if inner:
+                raise AnnotationError(
+                    f"{next(iter(inner.values()))}: a video inside the frame folder {path} ({len(inner)} in all); "
+                    "move it out: the folder is read as one video of its images, and this one would be left out"
+                )
             ids = {_name(path): path}
         elif path.is_dir() and not path.is_symlink():
             ids = {f"{path.name}/{key}": video for key, video in _video_tree(path).items()}

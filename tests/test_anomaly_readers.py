@@ -253,6 +253,13 @@ def test_generic_layout_reads_subfolders_and_refuses_two_videos_with_one_id(tmp_
     _touch(tmp_path / "test" / "c.mp4")
     with pytest.raises(AnnotationError, match=r"test/c\.mp4: another video with the id 'c' lies at .*test/c\.avi"):
         reader.anomaly_records("test")
+    (tmp_path / "test" / "c.mp4").unlink()
+    _touch(tmp_path / "test" / "f" / "raw" / "f.avi")  # beside the frames extracted from it: not read, so refused
+    with pytest.raises(AnnotationError, match=r"test/f/raw/f\.avi: a video inside the frame folder .*test/f "):
+        reader.anomaly_records("test")
+    _frames(tmp_path / "train" / "cam2" / "f" / "g", ["img_00001.jpg"])  # a frame folder in one: in training too
+    with pytest.raises(AnnotationError, match=r"train/cam2/f/g: a video inside the frame folder .*train/cam2/f "):
+        reader.anomaly_records("train")
 
 
 def test_ucsd_m_file_variants_and_lines_it_cannot_read(tmp_path):
