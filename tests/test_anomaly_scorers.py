@@ -157,6 +157,10 @@ def test_next_step_scorer_learns_normal_motion_and_scores_every_frame():
     test = EncodedSplit([AnomalyRecord("a.avi", "a"), AnomalyRecord("b.avi", "b")], [train[0], train[0][:2]])
     with pytest.raises(ValueError, match="test video b: 2 frames, fewer than the 3 that NextStepScorer needs"):
         score_split(scorer, encoder, test)
+    reference, median, scale = (float(b) for b in (scorer.train_reference, scorer.train_median, scorer.train_scale))
+    by_hand = (np.log1p(reversed_ / reference) - median) / scale  # the error on its training log scale, standardised
+    test = EncodedSplit([AnomalyRecord("r.avi", "r")], [train[0].flip(0)])
+    assert score_split(scorer, encoder, test)[0] == pytest.approx(by_hand)
 
 
 def test_a_training_video_too_short_for_the_scorer_is_skipped_and_counted(caplog):

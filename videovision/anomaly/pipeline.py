@@ -123,7 +123,11 @@ def encode_split(
 
 
 def score_split(scorer: AnomalyScorer, encoder: nn.Module, test: EncodedSplit) -> list[np.ndarray]:
-    """Raw frame scores (N_v,) of every test video. A test video too short for ``scorer`` raises, naming it: its frames
+    """Standardised frame scores (N_v,) of every test video (:meth:`AnomalyScorer.normalised`: 0 = a typical normal
+    training frame, in robust standard deviations; distances and errors on their log scale), the units that the
+    smoothing, the written files, ``combined`` and ``serve`` share. Smoothed raw, one frame's error 1000 times the
+    usual outweighed every normal frame within the Gaussian's reach; future-frame prediction's score is a log of the
+    error too (PSNR; Liu et al., CVPR 2018). A test video too short for ``scorer`` raises, naming it: its frames
     cannot leave the metric unseen."""
     for name, features in zip(test.names, test.features):
         if len(features) < scorer.min_frames:
@@ -132,7 +136,7 @@ def score_split(scorer: AnomalyScorer, encoder: nn.Module, test: EncodedSplit) -
                 f"{type(scorer).__name__} needs to score it; take it out of the test set, or use a scorer with a "
                 "smaller stride"
             )
-    return [scorer.score(encoder, f) for f in test.features]
+    return [scorer.normalised(encoder, f) for f in test.features]
 
 
 def write_results(
