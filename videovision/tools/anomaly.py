@@ -4,8 +4,9 @@
   save it to ``<out_dir>/scorer.pt`` and what it was fitted with (encoder, checkpoint, scorer, frame size,
   residual gap) to
   ``<out_dir>/scorer.yaml`` (``serve --anomaly`` and ``stream --anomaly`` load the pair);
-- ``score --config ...``: score every test frame with the saved scorer; write ``scores/<video>.npy|.csv``,
-  ``metrics.json`` (micro and macro frame-level AUROC), ``timelines/<video>.png`` and ``summary.png``;
+- ``score --config ...``: score every test frame with the saved scorer; write ``scores/<video>.npy|.csv`` (scores
+  standardised on the normal training frames, as ``serve`` gives them, then smoothed), ``metrics.json`` (micro and
+  macro frame-level AUROC), ``timelines/<video>.png`` and ``summary.png``;
 - ``bench``: the embedded benchmark: generate anomalous moving digits, pretrain VCOP and SimCLR on its normal
   training videos (the demo configs, through :mod:`videovision.runs`), then every scorer x encoder (random init,
   SimCLR, VCOP) -> micro and macro AUROC and run time, printed as a table and saved to ``<run_dir>/results.json``,
