@@ -348,9 +348,12 @@ def test_bench_refuses_an_interrupted_pretraining_checkpoint_or_one_on_other_fra
         _pretrain("vcop", reader, tmp_path, 20, "residual", generated)
 
 
-def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_anomaly_digits, tmp_path):
+def test_mil_fits_from_ucf_crime_class_folders_scores_every_test_frame_and_serves_on_its_random_encoder(
+    tiny_anomaly_digits, tmp_path
+):
     """The tiny benchmark laid out as UCF-Crime distributes it: anomaly class folders and normal folders for
-    training (video-level labels only), the test videos' spans in the temporal annotation file."""
+    training (video-level labels only), the test videos' spans in the temporal annotation file. The config has
+    no checkpoint: ``serve --anomaly`` rebuilds the seeded random encoder and gives ``score``'s values."""
     root = tmp_path / "ucf_crime"
     for record in tiny_anomaly_digits.anomaly_records("train"):
         folder = f"Anomaly-Videos/{record.name.split('_')[-1]}" if record.anomalous else "Training-Normal-Videos"
@@ -376,6 +379,11 @@ def test_mil_fits_from_ucf_crime_class_folders_and_scores_every_test_frame(tiny_
     assert metrics["scorer"] == "MILScorer" and metrics["num_frames"] == 6 * 30
     state = torch.load(tmp_path / "out" / "scorer.pt")
     assert state["head.0.weight"].shape == (512, 256) and float(state["train_scale"]) > 0  # demo encoder: 256-d clips
+    served = ServedScorer(tmp_path / "out" / "scorer.pt")
+    record = tiny_anomaly_digits.anomaly_records("test")[1]
+    frames = np.concatenate(list(iter_frame_chunks(record.path, probe_video(record.path))))
+    written = np.load(tmp_path / "out" / "scores" / f"{record.name}.npy")
+    np.testing.assert_allclose(served.video_scores(served.frame_features()(frames)), written, rtol=1e-4, atol=1e-4)
 
 
 def test_encode_split_encodes_each_residual_view_once_and_aliases_the_standard_one(tiny_anomaly_digits, tmp_path):

@@ -29,6 +29,9 @@ from .metrics import sliding_windows
 
 RESIDUAL_GAP = 3
 """Frames between the two frames of a residual input: the demo's clip stride (every 3rd frame at 25 fps)."""
+RANDOM_INIT_SEED = 0
+"""Seeds torch's generator before an encoder is built without a checkpoint (``checkpoint: null``): ``anomaly fit``,
+``score``, the bench's random-init column and ``serve --anomaly`` get the same random encoder."""
 
 
 class ResidualView(NamedTuple):

@@ -1,9 +1,9 @@
 """A fitted anomaly scorer served frame by frame (``serve --anomaly``, ``stream --anomaly``).
 
 :class:`ServedScorer` loads what ``anomaly fit`` saved (``scorer.pt`` and ``scorer.yaml`` beside it: the encoder,
-its checkpoint, the scorer, the frame size and the residual gap) and turns decoded frames into that encoder's
-per-frame features (:meth:`ServedScorer.frame_features`: one per video, as it carries the last frames of an
-encoder on residual or normal-flow input).
+its checkpoint (none: the seeded random encoder ``fit`` built), the scorer, the frame size and the residual gap) and
+turns decoded frames into that encoder's per-frame features (:meth:`ServedScorer.frame_features`: one per video, as
+it carries the last frames of an encoder on residual or normal-flow input).
 Scores are the scorer's :meth:`~videovision.anomaly.scorers.AnomalyScorer.normalised` ones: standardised with
 the normal training frames' statistics (0 is typical of normal video; :meth:`AnomalyScorer.normalise` of the raw
 ``anomaly score`` values).
@@ -36,7 +36,7 @@ from jsonargparse import ArgumentParser
 
 from data_modules.transforms import KINETICS_MEAN, KINETICS_STD
 
-from ..anomaly.features import RESIDUAL_GAP, FrameFeatures, check_encoder
+from ..anomaly.features import RANDOM_INIT_SEED, RESIDUAL_GAP, FrameFeatures, check_encoder
 from ..anomaly.scorers import AnomalyScorer, NextStepScorer
 from ..checkpoints import load_state_dict_file
 from ..tracking.features import load_encoder
@@ -57,17 +57,13 @@ class ServedScorer:
                 "`python -m videovision anomaly fit --config ...` writes them into its out_dir"
             )
         settings = yaml.safe_load(settings_file.read_text())
-        if not settings.get("checkpoint"):
-            raise ValueError(
-                f"{settings_file}: the scorer was fitted on a randomly initialised encoder (checkpoint: null), which "
-                "cannot be rebuilt here; fit it with --checkpoint <encoder checkpoint> to serve it"
-            )
         parser = ArgumentParser()
         parser.add_argument("--scorer", type=AnomalyScorer)
         self.scorer: AnomalyScorer = parser.instantiate_classes(
             parser.parse_object({"scorer": settings["scorer"]})
         ).scorer
-        self.encoder = check_encoder(load_encoder(settings["encoder"], settings.get("checkpoint")))
+        encoder = load_encoder(settings["encoder"], settings.get("checkpoint"), seed=RANDOM_INIT_SEED)
+        self.encoder = check_encoder(encoder)  # without a checkpoint: the random encoder fit built, seeded alike
         self.scorer.load_fitted(self.encoder, load_state_dict_file(path))
         self.scorer.eval()
         self.preprocess = self.preprocess_for(int(settings["frame_size"]))

@@ -44,7 +44,7 @@ from data_modules.anomaly_readers import AnomalyReader
 from data_modules.recipe import auto_frame_size
 
 from .. import runs
-from ..anomaly.features import RESIDUAL_GAP
+from ..anomaly.features import RANDOM_INIT_SEED, RESIDUAL_GAP
 from ..anomaly.intervals import BOOTSTRAP_ROUNDS, micro_auroc_resamples, percentile_interval
 from ..anomaly.metrics import gaussian_smooth, micro_auroc_by_group
 from ..anomaly.pipeline import EncodedSplit, encode_split, score_split, write_results
@@ -68,9 +68,6 @@ BENCH_SCORERS = ("knn", "next_step", "order", "frame_knn", "speed", "pace")
 WEAK_SCORERS = ("mil",)
 """Scorers that also learn from the weakly labelled anomalous training videos (video-level labels)."""
 SCORERS = (*BENCH_SCORERS, *WEAK_SCORERS)
-RANDOM_INIT_SEED = 0
-"""Seeds torch's generator before every :func:`build`: ``checkpoint: null`` gives the same random encoder to ``fit``,
-``score`` and the bench's random-init column."""
 DEFAULT_PRETRAIN_EPOCHS = 50
 PRETRAINING = {"simclr": "demo/pretrain_simclr.yaml", "vcop": "demo/pretrain.yaml"}
 
