@@ -148,6 +148,15 @@ def test_a_speed_video_turns_no_further_than_a_normal_one():
         assert normal[-1, 2] - normal[0, 2] <= 1.5 * math.pi + 1e-4
 
 
+def _assert_served_as_scored(out_dir, record) -> None:
+    """What ``serve --anomaly`` loads from ``out_dir`` gives, over ``record``'s whole video, the standardised scores
+    ``anomaly score`` wrote there."""
+    served = ServedScorer(out_dir / "scorer.pt")
+    frames = np.concatenate(list(iter_frame_chunks(record.path, probe_video(record.path))))  # the decoder score used
+    written = np.load(out_dir / "scores" / f"{record.name}.npy")
+    np.testing.assert_allclose(served.video_scores(served.frame_features()(frames)), written, rtol=1e-4, atol=1e-4)
+
+
 def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tiny_anomaly_digits, tmp_path):
     step = {"steps": 5}
     pace = {"clip_len": 2, "stride": 2, "paces": [1, 2], "hidden_dim": 8, "num_views": 64, "batch_size": 8, **step}
@@ -201,11 +210,7 @@ def test_fit_then_score_writes_scores_metrics_and_plots_for_every_test_video(tin
         ValueError, match=r"scorer\.pt was fitted with checkpoint .*encoder\.ckpt.*pass the same --checkpoint"
     ):
         TOOLS["anomaly"](["score", "--config", str(path), "--checkpoint", str(other)])  # features would mean else
-    served = ServedScorer(out / "scorer.pt")  # what serve --anomaly loads gives anomaly score's values
-    record = tiny_anomaly_digits.anomaly_records("test")[0]
-    frames = np.concatenate(list(iter_frame_chunks(record.path, probe_video(record.path))))  # the decoder score used
-    written = np.load(out / "scores" / f"{record.name}.npy")  # standardised, as serve gives them
-    np.testing.assert_allclose(served.video_scores(served.frame_features()(frames)), written, rtol=1e-4, atol=1e-4)
+    _assert_served_as_scored(out, tiny_anomaly_digits.anomaly_records("test")[0])
     np.save(tiny_anomaly_digits.root / "test" / f"{names[1]}.npy", np.zeros(29, dtype=np.int64))
     try:
         with pytest.raises(ValueError, match=rf"{names[1]}\.npy .*29 frames, shorter than the video"):
@@ -379,11 +384,7 @@ def test_mil_fits_from_ucf_crime_class_folders_scores_every_test_frame_and_serve
     assert metrics["scorer"] == "MILScorer" and metrics["num_frames"] == 6 * 30
     state = torch.load(tmp_path / "out" / "scorer.pt")
     assert state["head.0.weight"].shape == (512, 256) and float(state["train_scale"]) > 0  # demo encoder: 256-d clips
-    served = ServedScorer(tmp_path / "out" / "scorer.pt")
-    record = tiny_anomaly_digits.anomaly_records("test")[1]
-    frames = np.concatenate(list(iter_frame_chunks(record.path, probe_video(record.path))))
-    written = np.load(tmp_path / "out" / "scores" / f"{record.name}.npy")
-    np.testing.assert_allclose(served.video_scores(served.frame_features()(frames)), written, rtol=1e-4, atol=1e-4)
+    _assert_served_as_scored(tmp_path / "out", tiny_anomaly_digits.anomaly_records("test")[1])
 
 
 def test_encode_split_encodes_each_residual_view_once_and_aliases_the_standard_one(tiny_anomaly_digits, tmp_path):

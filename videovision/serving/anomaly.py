@@ -5,8 +5,7 @@ its checkpoint (none: the seeded random encoder ``fit`` built), the scorer, the 
 turns decoded frames into that encoder's per-frame features (:meth:`ServedScorer.frame_features`: one per video, as
 it carries the last frames of an encoder on residual or normal-flow input).
 Scores are the scorer's :meth:`~videovision.anomaly.scorers.AnomalyScorer.normalised` ones: standardised with
-the normal training frames' statistics (0 is typical of normal video; :meth:`AnomalyScorer.normalise` of the raw
-``anomaly score`` values).
+the normal training frames' statistics (0 is typical of normal video), the values ``anomaly score`` writes.
 
 Over a whole video (a job) :meth:`ServedScorer.video_scores` scores every frame as ``anomaly score`` does. A
 stream gets one of two online scorers (:meth:`ServedScorer.online`):
