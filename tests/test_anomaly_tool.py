@@ -35,6 +35,7 @@ from videovision.tools import TOOLS
 from videovision.tools import anomaly as anomaly_tool
 from videovision.tools.anomaly import (
     BENCH_SCORERS,
+    COMBINATIONS,
     GENERATED_WITH_FILE,
     WEAK_SCORERS,
     _config_parser,
@@ -269,7 +270,10 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     results = {}
     scorers = bench_scorers(base)
     combined = _score_encoder(settings, None, scorers, split["train"], split["test"], tmp_path, results, "random_init")
-    assert list(results) == [*BENCH_SCORERS, "combined", *WEAK_SCORERS]
+    assert list(results) == [*BENCH_SCORERS, "combined", "combined_ssl", *WEAK_SCORERS]
+    for name in split["test"].names:  # combined_ssl: the written standardised scores of its three scorers, summed
+        written = [np.load(tmp_path / scorer / "scores" / f"{name}.npy") for scorer in ("knn", "next_step", "pace")]
+        np.testing.assert_allclose(np.load(tmp_path / "combined_ssl" / "scores" / f"{name}.npy"), sum(written))
     for row in results.values():
         cell = row["random_init"]
         assert list(cell["micro_auroc_by_kind"]) == list(ANOMALIES) and 0 <= cell["micro_auroc"] <= 1
@@ -283,9 +287,16 @@ def test_bench_scores_every_scorer_per_injected_kind_and_prints_both_tables(tiny
     print_table(results, 1.0, 2.0, "2 pretrainings")
     print_intervals(intervals)
     printed = capsys.readouterr().out
-    assert "Micro AUROC per injected kind" in printed and "| speed      | random_init |" in printed
-    assert "1.0 min wall, 2.0 min CPU (data generation, 2 pretrainings, 8 cells)" in printed
+    assert "Micro AUROC per injected kind" in printed and "| speed        | random_init |" in printed
+    assert "1.0 min wall, 2.0 min CPU (data generation, 2 pretrainings, 9 cells)" in printed
     assert "shifted - random_init [+0.000, +0.000]" in printed
+
+
+def test_bench_combinations_are_the_scorer_configs_of_the_same_name():
+    for name, members in COMBINATIONS.items():
+        configured = compose(f"anomaly/scorers/{name}.yaml")["init_args"]
+        assert configured["scorers"] == [compose(f"anomaly/scorers/{m}.yaml") for m in members], name
+        assert configured["weights"] == [1.0] * len(members), name
 
 
 def test_bench_takes_pretrained_encoders_by_name_and_refuses_bad_ones_before_any_work(
@@ -294,6 +305,7 @@ def test_bench_takes_pretrained_encoders_by_name_and_refuses_bad_ones_before_any
     for name in ("BENCH_SCORERS", "SCORERS"):  # this test is about where the encoders come from, not the scorers
         monkeypatch.setattr(anomaly_tool, name, ("knn", "speed"))
     monkeypatch.setattr(anomaly_tool, "WEAK_SCORERS", ())
+    monkeypatch.setattr(anomaly_tool, "COMBINATIONS", {"combined": ("knn", "speed")})
     base = _tiny_bench_config(tiny_anomaly_digits)
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(base))

@@ -68,6 +68,8 @@ BENCH_SCORERS = ("knn", "next_step", "order", "frame_knn", "speed", "pace")
 WEAK_SCORERS = ("mil",)
 """Scorers that also learn from the weakly labelled anomalous training videos (video-level labels)."""
 SCORERS = (*BENCH_SCORERS, *WEAK_SCORERS)
+COMBINATIONS = {"combined": BENCH_SCORERS, "combined_ssl": ("knn", "next_step", "pace")}
+"""The bench's sums of fitted one-class scorers, as ``experiments/anomaly/scorers/<name>.yaml`` configures them."""
 DEFAULT_PRETRAIN_EPOCHS = 50
 PRETRAINING = {"simclr": "demo/pretrain_simclr.yaml", "vcop": "demo/pretrain.yaml"}
 
@@ -289,7 +291,8 @@ def bench(
             views = residual_views_of(scorers.values(), encoder)
             train = encode_split(encoder, reader, "train", cache, size, gap, views=views)
             test = encode_split(encoder, reader, "test", cache, size, gap)
-        with _stage(stages, f"{encoder_name}: fit and score {len(BENCH_SCORERS) + 1 + len(WEAK_SCORERS)} scorers"):
+        count = len(BENCH_SCORERS) + len(COMBINATIONS) + len(WEAK_SCORERS)
+        with _stage(stages, f"{encoder_name}: fit and score {count} scorers"):
             combined[encoder_name] = _score_encoder(
                 settings, checkpoint, scorers, train, test, run_dir / encoder_name, results, encoder_name
             )
@@ -329,20 +332,20 @@ def _score_encoder(
     results: dict[str, dict[str, Any]],
     encoder_name: str,
 ) -> list[np.ndarray]:
-    """Fit ``scorers`` (:func:`bench_scorers`) and combine the one-class ones on one encoder's training features,
-    score the test features and add micro / macro AUROC and the AUROC per injected kind to ``results``; returns the
-    smoothed frame scores of ``combined``, one (N_v,) array per test video."""
+    """Fit ``scorers`` (:func:`bench_scorers`) on one encoder's training features and sum the fitted one-class ones
+    as :data:`COMBINATIONS` says, score the test features and add micro / macro AUROC and the AUROC per injected
+    kind to ``results``; returns the smoothed frame scores of ``combined``, one (N_v,) array per test video."""
     encoder, sigma = settings["encoder"], settings["sigma"]
     kinds = [kind_of(name) for name in test.names]
     anomalous = [r.anomalous for r in train.records]
     fitted: dict[str, AnomalyScorer] = {}
     combined: list[np.ndarray] = []
-    for scorer_name in (*BENCH_SCORERS, "combined", *WEAK_SCORERS):  # combined: the one-class scorers together
+    for scorer_name in (*BENCH_SCORERS, *COMBINATIONS, *WEAK_SCORERS):
         begin = time.time()
         out_dir = out_root / scorer_name
         out_dir.mkdir(parents=True, exist_ok=True)
-        if scorer_name == "combined":  # the scorers just fitted, not fitted again
-            scorer = CombinedScorer([fitted[s] for s in BENCH_SCORERS])
+        if scorer_name in COMBINATIONS:  # the scorers just fitted, not fitted again
+            scorer = CombinedScorer([fitted[s] for s in COMBINATIONS[scorer_name]])
         else:
             scorer = scorers[scorer_name]
             scorer.fit_videos(encoder, train.features, anomalous, checkpoint, train.views)
@@ -392,21 +395,23 @@ def print_table(
     (that kind's test videos pooled with the all-normal ones) per scorer and encoder; then the run time, saying
     where the encoders came from (``encoders_from``: "2 pretrainings")."""
     encoders = list(next(iter(results.values())))
-    print("\nFrame-level AUROC on anomalous moving digits, micro / macro (sigma 3); combined sums the scorers above it")
-    print(f"(one-class: normal training video only); {', '.join(WEAK_SCORERS)} also learns from video-level labels")
-    print(f"| {'scorer':<10} | " + " | ".join(f"{e:>15}" for e in encoders) + " |")
+    sums = "; ".join(f"{name} = {' + '.join(members)}" for name, members in COMBINATIONS.items())
+    print("\nFrame-level AUROC on anomalous moving digits, micro / macro (sigma 3), of the one-class scorers (normal")
+    print(f"training video only), sums of their standardised scores ({sums}), and of {', '.join(WEAK_SCORERS)},")
+    print("which also learns from video-level labels")
+    print(f"| {'scorer':<12} | " + " | ".join(f"{e:>15}" for e in encoders) + " |")
     print("|" + "---|" * (len(encoders) + 1))
     for scorer, row in results.items():
         cells = [f"{row[e]['micro_auroc']:.3f} / {row[e]['macro_auroc']:.3f}" for e in encoders]
-        print(f"| {scorer:<10} | " + " | ".join(f"{c:>15}" for c in cells) + " |")
+        print(f"| {scorer:<12} | " + " | ".join(f"{c:>15}" for c in cells) + " |")
     kinds = list(next(iter(next(iter(results.values())).values()))["micro_auroc_by_kind"])
     print("\nMicro AUROC per injected kind (its videos pooled with the all-normal ones)")
-    print(f"| {'scorer':<10} | {'encoder':<11} | " + " | ".join(f"{k:>13}" for k in kinds) + " |")
+    print(f"| {'scorer':<12} | {'encoder':<11} | " + " | ".join(f"{k:>13}" for k in kinds) + " |")
     print("|" + "---|" * (len(kinds) + 2))
     for scorer, row in results.items():
         for encoder in encoders:
             cells = [f"{row[encoder]['micro_auroc_by_kind'][k]:>13.3f}" for k in kinds]
-            print(f"| {scorer:<10} | {encoder:<11} | " + " | ".join(cells) + " |")
+            print(f"| {scorer:<12} | {encoder:<11} | " + " | ".join(cells) + " |")
     cells = len(results) * len(encoders)
     print(
         f"total run time {minutes:.1f} min wall, {cpu_minutes:.1f} min CPU "
