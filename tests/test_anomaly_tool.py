@@ -237,16 +237,20 @@ def test_the_generic_config_sizes_frames_from_the_training_videos(tmp_path, caps
         small_video(root / "train_anomalous" / f"{name}.avi", num_frames=4, height=480, width=640)
     np.save(root / "test" / "c.npy", np.array([0] * 6 + [1] * 6))
     config = compose("anomaly/generic.yaml")
-    config.update(scorer=compose("anomaly/scorers/speed.yaml"), out_dir=str(tmp_path / "out"))
+    config.update(out_dir=str(tmp_path / "out"))
     path = tmp_path / "generic.yaml"
     path.write_text(yaml.safe_dump(config))
-    TOOLS["anomaly"](["fit", "--config", str(path), "--set", f"reader.init_args.root={root}"])
+    overrides = ["--set", f"reader.init_args.root={root}", "--set", "scorer=anomaly/scorers/speed.yaml"]
+    TOOLS["anomaly"](["fit", "--config", str(path), *overrides])
     assert "frame size 'auto': 48 px (a quarter of the median short side, 192 px, of 2 training videos" in (
         capsys.readouterr().out
     )
     assert yaml.safe_load((tmp_path / "out" / "scorer.yaml").read_text())["frame_size"] == 48
-    metrics = TOOLS["anomaly"](["score", "--config", str(path), "--set", f"reader.init_args.root={root}"])
-    assert metrics["num_frames"] == 12
+    assert yaml.safe_load((tmp_path / "out" / "scorer.yaml").read_text())["scorer"] == compose(
+        "anomaly/scorers/speed.yaml"
+    )
+    metrics = TOOLS["anomaly"](["score", "--config", str(path), *overrides])
+    assert metrics["num_frames"] == 12 and metrics["scorer"] == "FeatureSpeedScorer"
 
 
 def _tiny_bench_config(reader: AnomalyDigits) -> dict:

@@ -67,7 +67,8 @@ def merge(base: Any, over: Any) -> Any:
     return out
 
 
-def _is_file_reference(value: Any) -> bool:
+def is_file_reference(value: Any) -> bool:
+    """Whether a config value names another config file (a one-line string ending in .yaml or .yml)."""
     return isinstance(value, str) and "\n" not in value and value.lower().endswith(YAML_SUFFIXES)
 
 
@@ -77,7 +78,7 @@ def _inline(node: Any, folder: Path, key: str, chain: tuple[Path, ...]) -> Any:
         return {k: _inline(v, folder, f"{key}.{k}" if key else str(k), chain) for k, v in node.items()}
     if isinstance(node, list):
         return [_inline(v, folder, f"{key}[{i}]", chain) for i, v in enumerate(node)]
-    if _is_file_reference(node):
+    if is_file_reference(node):
         try:
             return _compose(find_config(node, folder), chain)
         except ConfigError as exc:
@@ -207,7 +208,7 @@ def expand_cli_args(argv: list[str]) -> list[str]:
 
 
 def _expanded(value: str, flag: str) -> str:
-    if not _is_file_reference(value):
+    if not is_file_reference(value):
         return value
     if flag in ("--config", "-c"):
         return to_yaml(compose(value))

@@ -20,7 +20,8 @@ recipe sizes its crops), ``residual_gap`` (with an encoder that reads residual f
 frames between the two of each difference, its pretraining's clip stride; :mod:`videovision.anomaly.features`),
 ``sigma`` (Gaussian smoothing of frame scores, in frames),
 ``normalise_per_video`` (per-video min-max: uses test statistics, off by default) and ``out_dir``;
-``--checkpoint``, ``--out-dir`` and ``--set key.path=value`` override it.
+``--checkpoint``, ``--out-dir`` and ``--set key.path=value`` override it (a value naming a ``.yaml`` file, as
+``--set scorer=anomaly/scorers/combined_ssl.yaml``, is that file's content, as in a config file).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from ..checkpoints import (
     load_state_dict_file,
     run_config_entry,
 )
-from ..config import compose, override
+from ..config import compose, is_file_reference, override
 from ..models.encoder import ClipEncoder
 
 SCORER_FILE = "scorer.pt"
@@ -442,7 +443,12 @@ def main(argv: list[str] | None = None) -> Any:
         command.add_argument("--checkpoint", help="encoder checkpoint (overrides the config's)")
         command.add_argument("--out-dir", help="output folder (overrides the config's out_dir)")
         command.add_argument(
-            "--set", action="append", default=[], metavar="KEY=VALUE", help="dotted config override, value in YAML"
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="dotted config override, value in YAML; a value naming a .yaml file (scorer=anomaly/scorers/knn.yaml) "
+            "is that file's content, as in a config file",
         )
     command = sub.add_parser("bench", help="the embedded benchmark table (make anomaly)")
     command.add_argument("--config", default="anomaly/base/digits.yaml", help="data and encoder (default: %(default)s)")
@@ -467,7 +473,8 @@ def main(argv: list[str] | None = None) -> Any:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. reader.init_args.root=/data/avenue")
-        overrides[key] = yaml.safe_load(value)
+        value = yaml.safe_load(value)
+        overrides[key] = compose(value) if is_file_reference(value) else value
     settings = build(args.config, overrides)
     Path(settings["out_dir"]).mkdir(parents=True, exist_ok=True)
     return fit(settings) if args.command == "fit" else score(settings)
