@@ -251,6 +251,11 @@ def test_the_generic_config_sizes_frames_from_the_training_videos(tmp_path, caps
     )
     metrics = TOOLS["anomaly"](["score", "--config", str(path), *overrides])
     assert metrics["num_frames"] == 12 and metrics["scorer"] == "FeatureSpeedScorer"
+    other_scorer = [*overrides[:2], "--set", "scorer=anomaly/scorers/knn.yaml"]
+    with pytest.raises(ValueError, match=r"was fitted with scorer .*pass the same --checkpoint, encoder and scorer"):
+        TOOLS["anomaly"](["score", "--config", str(path), *other_scorer])  # speed's saved state is not kNN's
+    with pytest.raises(ValueError, match=r"--set scorer: config file anomaly/scorers/nope\.yaml not found"):
+        TOOLS["anomaly"](["score", "--config", str(path), "--set", "scorer=anomaly/scorers/nope.yaml"])
 
 
 def _tiny_bench_config(reader: AnomalyDigits) -> dict:

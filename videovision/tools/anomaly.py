@@ -27,6 +27,7 @@ frames between the two of each difference, its pretraining's clip stride; :mod:`
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import resource
 import time
@@ -58,7 +59,7 @@ from ..checkpoints import (
     load_state_dict_file,
     run_config_entry,
 )
-from ..config import compose, is_file_reference, override
+from ..config import ConfigError, compose, is_file_reference, override
 from ..models.encoder import ClipEncoder
 
 SCORER_FILE = "scorer.pt"
@@ -95,7 +96,7 @@ def build(config: str | Path | dict, overrides: dict[str, Any] | None = None, se
     is, for a build whose encoder is not used."""
     composed = override(compose(config) if not isinstance(config, dict) else config, overrides or {})
     parser = _config_parser()
-    parsed = parser.parse_object(composed)
+    parsed = parser.parse_object(copy.deepcopy(composed))  # parsing turns nested mappings into Namespaces
     if seed:
         torch.manual_seed(RANDOM_INIT_SEED)
     built = parser.instantiate_classes(parsed)
@@ -144,18 +145,19 @@ def fit(settings: dict[str, Any]) -> EncodedSplit:
 
 
 def _fitted_with(settings: dict[str, Any], fitted: Path) -> dict[str, Any]:
-    """What ``fit`` saved beside ``scorer.pt`` (``scorer.yaml``: encoder, checkpoint, frame size, residual gap);
-    refuses to score with another encoder or checkpoint than the scorer was fitted on (its features would mean
-    something else)."""
+    """What ``fit`` saved beside ``scorer.pt`` (``scorer.yaml``: encoder, checkpoint, scorer, frame size, residual
+    gap); refuses to score with another encoder or checkpoint than the scorer was fitted on (its features would mean
+    something else), or with another scorer config (its saved state is another scorer's)."""
     saved = fitted.with_suffix(".yaml")
     if not saved.is_file():
         raise FileNotFoundError(f"{saved}: not found; run `videovision anomaly fit` with this config first")
     fitted_with = yaml.safe_load(saved.read_text())
-    for key in ("checkpoint", "encoder"):
+    for key in ("checkpoint", "encoder", "scorer"):
         if fitted_with.get(key) != settings["config"].get(key):
             raise ValueError(
                 f"{fitted} was fitted with {key} {fitted_with.get(key)!r}, and this config scores with "
-                f"{settings['config'].get(key)!r}: pass the same --checkpoint (and encoder) as to `anomaly fit`"
+                f"{settings['config'].get(key)!r}: pass the same --checkpoint, encoder and scorer (config or "
+                "--set) as to `anomaly fit`"
             )
     return fitted_with
 
@@ -316,9 +318,9 @@ def bench(
 
 
 def bench_scorers(base: dict) -> dict[str, AnomalyScorer]:
-    """The bench's scorers by name, unfitted (``experiments/anomaly/scorers/<name>.yaml``); ``combined`` is made
-    from the fitted one-class ones. Built without seeding: their heads initialise from the generator as the
-    encoder's build left it (the bench's numbers since it was seeded)."""
+    """The bench's scorers by name, unfitted (``experiments/anomaly/scorers/<name>.yaml``); the sums of
+    :data:`COMBINATIONS` are made from the fitted one-class ones. Built without seeding: their heads initialise from
+    the generator as the encoder's build left it (the bench's numbers since it was seeded)."""
     scorers = {name: compose(f"anomaly/scorers/{name}.yaml") for name in SCORERS}
     return {name: build(base, {"scorer": scorer}, seed=False)["scorer"] for name, scorer in scorers.items()}
 
@@ -473,8 +475,11 @@ def main(argv: list[str] | None = None) -> Any:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. reader.init_args.root=/data/avenue")
-        value = yaml.safe_load(value)
-        overrides[key] = compose(value) if is_file_reference(value) else value
+        parsed = yaml.safe_load(value)
+        try:
+            overrides[key] = compose(parsed) if is_file_reference(parsed) else parsed
+        except ConfigError as exc:
+            raise ConfigError(f"--set {key}: {exc}") from None
     settings = build(args.config, overrides)
     Path(settings["out_dir"]).mkdir(parents=True, exist_ok=True)
     return fit(settings) if args.command == "fit" else score(settings)
